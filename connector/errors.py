@@ -1,0 +1,100 @@
+"""The one exception tree of the connector.
+
+    ConnectorError                  root; caught only at the edges (views, task wrappers, CLI)
+    ├── ConfigurationError          bad or missing settings, unknown tenant
+    ├── SignatureError              a webhook whose signature does not verify
+    ├── APIError                    a remote system answered badly (system, status, request id, safe excerpt)
+    │   ├── RetriableAPIError       5xx, timeouts, connection errors -> Celery retries
+    │   │   └── RateLimited         429; carries when to try again (from the X-RateLimit-* headers)
+    │   └── FatalAPIError           other 4xx -> the record is blocked with the reason
+    │       └── ReauthRequired      the Exact grant is dead: tenant paused, operator told
+    └── RecordBlocked               mapping or validation failed: kept, explained, replayable
+
+`requests` and database exceptions are translated into this tree at the boundary; none leaks out of
+`connector/`. Messages never contain secrets: bodies are cut to a short excerpt and tokens are never quoted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXCERPT_LENGTH = 300
+
+
+def excerpt(text: str | bytes | None, limit: int = EXCERPT_LENGTH) -> str:
+    """A short, single-line excerpt of a response body, safe to log."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+class ConnectorError(Exception):
+    """Root of every error the connector raises on purpose."""
+
+
+class ConfigurationError(ConnectorError):
+    """Settings are missing or wrong, or a named tenant does not exist."""
+
+
+class SignatureError(ConnectorError):
+    """A webhook's signature is missing, malformed or does not match."""
+
+
+class APIError(ConnectorError):
+    """A remote API answered with an error; carries what an operator needs, never a secret."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: str | bytes | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.system = system
+        self.status = status
+        self.request_id = request_id
+        self.body_excerpt = excerpt(body)
+        self.code = code
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [f"{self.system}: {self.args[0]}"]
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status})")
+        if self.request_id:
+            parts.append(f"[request {self.request_id}]")
+        return " ".join(parts)
+
+
+class RetriableAPIError(APIError):
+    """A passing failure (5xx, timeout, connection error): try the same call again later."""
+
+
+class RateLimited(RetriableAPIError):
+    """The remote system's rate limit was reached; `retry_at` is a UTC epoch in seconds."""
+
+    def __init__(self, message: str, *, retry_at: float, **kwargs: Any) -> None:
+        self.retry_at = retry_at
+        super().__init__(message, **kwargs)
+
+
+class FatalAPIError(APIError):
+    """The call will not succeed by repeating it (4xx other than 429)."""
+
+
+class ReauthRequired(FatalAPIError):
+    """The Exact grant can no longer be refreshed: a person must consent again."""
+
+
+class RecordBlocked(ConnectorError):
+    """A record cannot be posted as it is; `problems` lists what is wrong, line by line."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
