@@ -8,7 +8,8 @@
     │   │   └── RateLimited         429; carries when to try again (from the X-RateLimit-* headers)
     │   └── FatalAPIError           other 4xx -> the record is blocked with the reason
     │       └── ReauthRequired      the Exact grant is dead: tenant paused, operator told
-    └── RecordBlocked               mapping or validation failed: kept, explained, replayable
+    ├── RecordBlocked               mapping or validation failed: kept, explained, replayable
+    └── StorageUnavailable          the database is down: nothing recorded (the receiver answers 503)
 
 `requests` and database exceptions are translated into this tree at the boundary; none leaks out of
 `connector/`. Messages never contain secrets: bodies are cut to a short excerpt and tokens are never quoted.
@@ -98,3 +99,7 @@ class RecordBlocked(ConnectorError):
     def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
         self.problems = problems or []
         super().__init__(message)
+
+
+class StorageUnavailable(ConnectorError):
+    """The database cannot be reached or is locked: nothing was recorded, try again."""
