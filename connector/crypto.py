@@ -68,7 +68,11 @@ def load_secret_box(settings: Settings) -> SecretBox:
     path = settings.data_dir / KEY_FILE
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(generate_key())
+        try:  # O_EXCL: two processes starting together must agree on one key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate_key())
     return SecretBox([path.read_text().strip()])

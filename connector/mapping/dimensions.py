@@ -1,0 +1,182 @@
+"""Map every coding row to Exact codes and check each one exists and may be used, before any write.
+
+Pure: the master data and the tenant's mapping table come in as values, so every rule is testable alone.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connector.domain import CodingRow, Invoice
+
+PURCHASE_JOURNAL_TYPE = 22
+
+
+@dataclass(frozen=True)
+class MasterData:
+    """One division's master data, keyed by trimmed code."""
+
+    division: int
+    gl_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cost_centers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cost_units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vat_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    journals: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+Mapping = dict[tuple[str, str], str]
+
+
+def percent_key(percent: Decimal) -> str:
+    """A tax percentage as a mapping source: 21.00 -> '21', 5.50 -> '5.5'."""
+    text = format(percent.normalize(), "f")
+    return text
+
+
+def plan_lines(invoice: Invoice, master: MasterData, mapping: Mapping) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Exact purchase entry lines for the invoice, and every problem found on the way (empty when clean)."""
+    lines: list[dict[str, Any]] = []
+    problems: list[dict[str, Any]] = []
+    for row in invoice.rows:
+        line, row_problems = _plan_row(row, invoice, master, mapping)
+        lines.append(line)
+        problems.extend(row_problems)
+    return lines, problems
+
+
+def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list[dict[str, Any]]:
+    """The tenant's purchase journal must exist in the division and be a purchase journal."""
+    code = mapping.get(("journal", journal), journal)
+    found = master.journals.get(code)
+    if found is None:
+        return [_problem(None, "journal", journal, code, f"journal {code} does not exist in Exact division "
+                         f"{master.division}", _close(code, master.journals))]
+    if int(found.get("Type") or 0) != PURCHASE_JOURNAL_TYPE:
+        return [_problem(None, "journal", journal, code, f"journal {code} is not a purchase journal",
+                         [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE])]
+    return []
+
+
+def currency_problems(currency: str) -> list[dict[str, Any]]:
+    """A currency must be a three-letter ISO code."""
+    if len(currency) == 3 and currency.isalpha() and currency.isupper():
+        return []
+    return [_problem(None, "currency", currency, currency, f"{currency!r} is not an ISO 4217 currency code", [])]
+
+
+def _plan_row(
+    row: CodingRow, invoice: Invoice, master: MasterData, mapping: Mapping
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    problems: list[dict[str, Any]] = []
+    line: dict[str, Any] = {
+        "AmountFC": row.net,
+        "VATAmountFC": row.tax,
+        "Description": (row.description or invoice.description or f"Invoice {invoice.invoice_number}")[:100],
+    }
+    gl = _gl_account(row, master, mapping, problems)
+    if gl is not None:
+        line["GLAccount"] = gl
+    for kind, source, key, table, label in (
+        ("cost_center", row.cost_center_code, "CostCenter", master.cost_centers, "cost center"),
+        ("cost_unit", row.cost_unit_code, "CostUnit", master.cost_units, "cost unit"),
+    ):
+        if source:
+            code = _dimension(row, kind, source, table, label, invoice.invoice_date, master, mapping, problems)
+            if code is not None:
+                line[key] = code
+    vat = _vat_code(row, master, mapping, problems)
+    if vat is not None:
+        line["VATCode"] = vat
+    return line, problems
+
+
+def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
+    if not row.account_code:
+        problems.append(_problem(row.row_index, "gl_account", None, None, "the coding row has no GL account", []))
+        return None
+    code = mapping.get(("gl_account", row.account_code), row.account_code)
+    found = master.gl_accounts.get(code)
+    if found is None:
+        problems.append(_problem(row.row_index, "gl_account", row.account_code, code,
+                                 f"GL account {code} does not exist in Exact division {master.division}",
+                                 _close(code, master.gl_accounts)))
+        return None
+    if found.get("IsBlocked"):
+        problems.append(_problem(row.row_index, "gl_account", row.account_code, code,
+                                 f"GL account {code} is blocked in Exact", []))
+        return None
+    return str(found["ID"])
+
+
+def _dimension(
+    row: CodingRow, kind: str, source: str, table: dict[str, dict[str, Any]], label: str,
+    entry_date: date, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]],
+) -> str | None:
+    code = mapping.get((kind, source), source)
+    found = table.get(code)
+    if found is None:
+        problems.append(_problem(row.row_index, kind, source, code,
+                                 f"{label} {code} does not exist in Exact division {master.division}",
+                                 _close(code, table)))
+        return None
+    ended = found.get("EndDate")
+    if isinstance(ended, date) and ended <= entry_date:
+        problems.append(_problem(row.row_index, kind, source, code,
+                                 f"{label} {code} ended on {ended.isoformat()}, before the invoice date "
+                                 f"{entry_date.isoformat()}", _close(code, table)))
+        return None
+    return code
+
+
+def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
+    source = row.tax_code or (percent_key(row.tax_percent) if row.tax_percent is not None else None)
+    if source is None:
+        problems.append(_problem(row.row_index, "vat_code", None, None,
+                                 "the coding row has neither a tax code nor a tax percentage", []))
+        return None
+    code = mapping.get(("vat_code", source))
+    if code is None:
+        problems.append(_problem(row.row_index, "vat_code", source, None,
+                                 f"no VAT mapping for Basware tax {source}; add a vat_code mapping",
+                                 _vat_suggestions(row.tax_percent, master)))
+        return None
+    found = master.vat_codes.get(code)
+    if found is None or found.get("IsBlocked"):
+        state = "does not exist" if found is None else "is blocked"
+        problems.append(_problem(row.row_index, "vat_code", source, code,
+                                 f"VAT code {code} {state} in Exact division {master.division}",
+                                 _vat_suggestions(row.tax_percent, master)))
+        return None
+    if row.tax_percent is not None:
+        exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
+        if exact_percent.normalize() != row.tax_percent.normalize():
+            problems.append(_problem(row.row_index, "vat_code", source, code,
+                                     f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
+                                     f"line says {percent_key(row.tax_percent)}%",
+                                     _vat_suggestions(row.tax_percent, master)))
+            return None
+    return code
+
+
+def _vat_suggestions(percent: Decimal | None, master: MasterData) -> list[str]:
+    if percent is None:
+        return []
+    return [
+        code for code, vat in master.vat_codes.items()
+        if not vat.get("IsBlocked") and (Decimal(str(vat.get("Percentage") or 0)) * 100).normalize() == percent.normalize()
+    ]
+
+
+def _close(code: str, table: dict[str, Any]) -> list[str]:
+    return difflib.get_close_matches(code, list(table), n=3, cutoff=0.5)
+
+
+def _problem(
+    row: int | None, kind: str, basware: str | None, mapped: str | None, text: str, suggestions: list[str]
+) -> dict[str, Any]:
+    return {"row": row, "field": kind, "basware_code": basware, "mapped_code": mapped, "problem": text,
+            "suggestions": suggestions}

@@ -1,0 +1,230 @@
+"""The database: one schema for SQLite (embedded default) and PostgreSQL, with ordered migrations.
+
+SQLAlchemy Core gives one dialect-neutral way to write the SQL both engines run; the statements stay explicit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from connector.errors import StorageUnavailable
+
+metadata = sa.MetaData()
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("exact_region", sa.String(4), nullable=False),
+    sa.Column("exact_base_url", sa.String(300)),
+    sa.Column("exact_client_id", sa.String(200), nullable=False),
+    sa.Column("exact_client_secret", sa.Text, nullable=False),  # encrypted
+    sa.Column("exact_redirect_uri", sa.String(500), nullable=False),
+    sa.Column("exact_division", sa.Integer),
+    sa.Column("basware_region", sa.String(4), nullable=False),
+    sa.Column("basware_base_url", sa.String(300)),
+    sa.Column("basware_client_id", sa.String(200), nullable=False),
+    sa.Column("basware_client_secret", sa.Text, nullable=False),  # encrypted
+    sa.Column("webhook_secret", sa.Text, nullable=False),  # encrypted
+    sa.Column("purchase_journal", sa.String(20), nullable=False),
+    sa.Column("auto_create_vendors", sa.Boolean, nullable=False, default=False),
+    sa.Column("grant_status", sa.String(20), nullable=False, default="none"),  # none | active | dead
+    sa.Column("grant_reason", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+exact_tokens = sa.Table(
+    "exact_tokens",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("access_token", sa.Text, nullable=False),  # encrypted
+    sa.Column("refresh_token", sa.Text, nullable=False),  # encrypted
+    sa.Column("issued_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("refreshed_at", sa.Float, nullable=False),  # last time Exact issued a new refresh token
+    sa.Column("token_calls_day", sa.String(10)),
+    sa.Column("token_calls", sa.Integer, nullable=False, default=0),
+)
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("owner", sa.String(80), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("task_id", sa.String(100), nullable=False),
+    sa.Column("task_type", sa.String(60), nullable=False),
+    sa.Column("document_id", sa.String(100)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("enqueued_at", sa.Float),
+    sa.Column("record_id", sa.Integer),
+    sa.UniqueConstraint("tenant_id", "task_id", name="uq_inbox_tenant_task"),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # invoice | purchase_order | vendor
+    sa.Column("basware_id", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(30), nullable=False),  # pending | written | blocked | waiting_for_reauth | failed
+    sa.Column("step", sa.String(30)),  # the last step completed
+    sa.Column("reference", sa.String(120)),  # invoice number, for people
+    sa.Column("supplier", sa.String(250)),
+    sa.Column("gross", sa.String(40)),  # Decimal as text
+    sa.Column("currency", sa.String(3)),
+    sa.Column("exact_id", sa.String(40)),
+    sa.Column("exact_number", sa.String(40)),
+    sa.Column("reason", sa.Text),
+    sa.Column("problems", sa.Text),  # JSON list, one entry per failing line
+    sa.Column("document", sa.Text),  # the Basware document as fetched (JSON)
+    sa.Column("plan", sa.Text),  # resolved supplier and lines (JSON)
+    sa.Column("write_attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("reported", sa.String(20)),  # the outcome last reported to Basware
+    sa.Column("locked_by", sa.String(80)),
+    sa.Column("locked_until", sa.Float),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("tenant_id", "kind", "basware_id", name="uq_records_document"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("tenant_id", sa.Integer),
+    sa.Column("record_id", sa.Integer),
+    sa.Column("step", sa.String(40), nullable=False),
+    sa.Column("event", sa.String(40), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text),  # JSON
+)
+
+mappings = sa.Table(
+    "mappings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("origin", sa.String(20), nullable=False, default="manual"),  # manual | vat | name | code | created
+    sa.UniqueConstraint("tenant_id", "kind", "source", name="uq_mappings_source"),
+)
+
+master_data = sa.Table(
+    "master_data",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("division", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(30), primary_key=True),
+    sa.Column("fetched_at", sa.Float, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON list
+)
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.Float, nullable=False),
+)
+
+VERSION_ONE_TABLES = [tenants, exact_tokens, locks, inbox, records, audit_log, mappings, master_data]
+
+
+def _create_version_one(conn: Connection) -> None:
+    metadata.create_all(conn, tables=VERSION_ONE_TABLES)
+
+
+# Append new (version, step) pairs; never edit an applied one.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _create_version_one)]
+
+
+class Database:
+    """An engine plus the transaction helper every store module uses."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction; database failures become `StorageUnavailable`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from exc
+        except sa.exc.InterfaceError as exc:
+            raise StorageUnavailable("database connection lost") from exc
+
+    def upgrade(self) -> list[int]:
+        """Apply the migrations not applied yet; returns the versions applied now."""
+        with self.begin() as conn:
+            metadata.create_all(conn, tables=[schema_migrations])
+            done = {row[0] for row in conn.execute(sa.select(schema_migrations.c.version))}
+            applied = []
+            for version, step in MIGRATIONS:
+                if version not in done:
+                    step(conn)
+                    conn.execute(schema_migrations.insert().values(version=version, applied_at=time.time()))
+                    applied.append(version)
+        return applied
+
+    def current_version(self) -> int:
+        """The newest applied migration, 0 for an empty database."""
+        with self.begin() as conn:
+            if not sa.inspect(conn).has_table("schema_migrations"):
+                return 0
+            return int(conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar() or 0)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets the receiver, the worker and beat read while one of them writes; the driver's own
+    # transaction handling is switched off so that every transaction can start with BEGIN IMMEDIATE.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    # A deferred transaction that later writes can fail at once with "database is locked" when another
+    # process writes; taking the write lock up front makes it wait on busy_timeout instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def row_dict(row: Any) -> dict[str, Any]:
+    """A result row as a plain dict."""
+    return dict(row._mapping)

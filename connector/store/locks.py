@@ -1,0 +1,68 @@
+"""Leases shared by every process through the database: single-flight token refresh, beat runs, vendor creation.
+
+A lease expires by itself, so a process that dies while holding one blocks the others only until then.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from connector.errors import StorageUnavailable
+from connector.store.db import Database, locks
+
+
+def new_owner() -> str:
+    """A name for the lease holder that says which process took it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+
+
+def try_acquire(db: Database, name: str, owner: str, ttl: float, now: float | None = None) -> bool:
+    """Take the lease if it is free or expired; True when this owner holds it now."""
+    now = time.time() if now is None else now
+    with db.begin() as conn:
+        taken = conn.execute(
+            locks.update()
+            .where(locks.c.name == name)
+            .where(sa.or_(locks.c.expires_at < now, locks.c.owner == owner))
+            .values(owner=owner, expires_at=now + ttl)
+        ).rowcount
+        if taken:
+            return True
+        exists = conn.execute(sa.select(locks.c.name).where(locks.c.name == name)).first()
+        if exists is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(locks.insert().values(name=name, owner=owner, expires_at=now + ttl))
+                return True
+            except sa.exc.IntegrityError:
+                return False
+    return False
+
+
+def release(db: Database, name: str, owner: str) -> None:
+    """Give the lease back, only if this owner still holds it."""
+    with db.begin() as conn:
+        conn.execute(locks.delete().where(locks.c.name == name).where(locks.c.owner == owner))
+
+
+@contextmanager
+def lease(db: Database, name: str, *, ttl: float = 60.0, wait: float = 30.0, poll: float = 0.05) -> Iterator[str]:
+    """Hold a named lease for the block, waiting up to `wait` seconds for it."""
+    owner = new_owner()
+    deadline = time.monotonic() + wait
+    while not try_acquire(db, name, owner, ttl):
+        if time.monotonic() >= deadline:
+            raise StorageUnavailable(f"lock {name!r} is held by another process")
+        time.sleep(poll)
+    try:
+        yield owner
+    finally:
+        release(db, name, owner)

@@ -1,0 +1,153 @@
+"""Records: one row per Basware document, its status, the Exact document it became, or why it is blocked."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from connector import jsonutil
+from connector.store.db import Database, records, row_dict, tenants
+
+STATUSES = ("pending", "written", "blocked", "waiting_for_reauth", "failed")
+KINDS = ("invoice", "purchase_order", "vendor")
+
+
+@dataclass(frozen=True)
+class Record:
+    """A record as stored; `document`, `plan` and `problems` are parsed JSON."""
+
+    id: int
+    tenant_id: int
+    kind: str
+    basware_id: str
+    status: str
+    step: str | None
+    reference: str | None
+    supplier: str | None
+    gross: str | None
+    currency: str | None
+    exact_id: str | None
+    exact_number: str | None
+    reason: str | None
+    problems: list[dict[str, Any]] | None
+    document: dict[str, Any] | None
+    plan: dict[str, Any] | None
+    write_attempts: int
+    reported: str | None
+    locked_by: str | None
+    locked_until: float | None
+    created_at: float
+    updated_at: float
+
+
+def _record(row: Any) -> Record:
+    return _record_from_dict(row_dict(row))
+
+
+def upsert_pending(conn: Connection, tenant_id: int, kind: str, basware_id: str) -> int:
+    """The record for a document, created as pending if new; runs inside the caller's transaction."""
+    query = sa.select(records.c.id).where(
+        records.c.tenant_id == tenant_id, records.c.kind == kind, records.c.basware_id == basware_id
+    )
+    existing = conn.execute(query).scalar()
+    if existing is not None:
+        return int(existing)
+    now = time.time()
+    try:
+        with conn.begin_nested():
+            result = conn.execute(
+                records.insert().values(
+                    tenant_id=tenant_id,
+                    kind=kind,
+                    basware_id=basware_id,
+                    status="pending",
+                    write_attempts=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+    except sa.exc.IntegrityError:  # another receiver or the poller inserted it a moment ago
+        return int(conn.execute(query).scalar_one())
+
+
+def get(db: Database, record_id: int) -> Record:
+    """One record by id (LookupError when there is none)."""
+    with db.begin() as conn:
+        row = conn.execute(sa.select(records).where(records.c.id == record_id)).first()
+    if row is None:
+        raise LookupError(f"no record {record_id}")
+    return _record(row)
+
+
+def update(db: Database, record_id: int, **values: Any) -> None:
+    """Change fields of a record; JSON fields are serialised here."""
+    for name in ("problems", "document", "plan"):
+        if name in values and values[name] is not None:
+            values[name] = jsonutil.dumps(values[name])
+    values["updated_at"] = time.time()
+    with db.begin() as conn:
+        conn.execute(records.update().where(records.c.id == record_id).values(**values))
+
+
+def list_records(
+    db: Database, *, tenant_id: int | None = None, status: str | None = None, kind: str | None = None
+) -> list[tuple[Record, str]]:
+    """Records with their tenant's name, oldest first, optionally filtered."""
+    query = sa.select(records, tenants.c.name.label("tenant_name")).join(tenants).order_by(records.c.id)
+    if tenant_id is not None:
+        query = query.where(records.c.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(records.c.status == status)
+    if kind is not None:
+        query = query.where(records.c.kind == kind)
+    with db.begin() as conn:
+        rows = conn.execute(query).all()
+    result = []
+    for row in rows:
+        data = row_dict(row)
+        name = data.pop("tenant_name")
+        result.append((_record_from_dict(data), name))
+    return result
+
+
+def _record_from_dict(data: dict[str, Any]) -> Record:
+    for name in ("problems", "document", "plan"):
+        data[name] = jsonutil.loads(data[name]) if data[name] else None
+    return Record(**data)
+
+
+def try_lock(db: Database, record_id: int, owner: str, ttl: float, now: float | None = None) -> bool:
+    """Take the per-record lease that serialises the steps of every chain working on one document."""
+    now = time.time() if now is None else now
+    with db.begin() as conn:
+        taken = conn.execute(
+            records.update()
+            .where(records.c.id == record_id)
+            .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now, records.c.locked_by == owner))
+            .values(locked_by=owner, locked_until=now + ttl)
+        ).rowcount
+    return bool(taken)
+
+
+def unlock(db: Database, record_id: int, owner: str) -> None:
+    """Release the per-record lease if this owner holds it."""
+    with db.begin() as conn:
+        conn.execute(
+            records.update()
+            .where(records.c.id == record_id, records.c.locked_by == owner)
+            .values(locked_by=None, locked_until=None)
+        )
+
+
+def count_by_status(db: Database, tenant_id: int | None = None) -> dict[str, int]:
+    """How many records are in each status."""
+    query = sa.select(records.c.status, sa.func.count()).group_by(records.c.status)
+    if tenant_id is not None:
+        query = query.where(records.c.tenant_id == tenant_id)
+    with db.begin() as conn:
+        return {status: count for status, count in conn.execute(query)}
