@@ -1,0 +1,31 @@
+"""The webhook receiver: `gunicorn 'webhook_receiver:create_app()'` or `ml-connector receiver`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, jsonify
+
+from connector.sync.services import Services, services
+from webhook_receiver import health, webhooks
+
+
+def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:
+    """The Flask app; `svc` and `enqueue` default to the process's services and the Celery chain."""
+    app = Flask(__name__)
+    app.extensions["connector"] = svc or services()
+    if enqueue is None:
+        from workers.tasks import start_chain
+
+        enqueue = start_chain
+    app.extensions["connector.enqueue"] = enqueue
+    app.config["MAX_CONTENT_LENGTH"] = app.extensions["connector"].settings.max_body_bytes
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(health.bp)
+
+    @app.errorhandler(413)
+    def too_large(_error: Any) -> Any:
+        return jsonify(error="request body too large"), 413
+
+    return app

@@ -66,3 +66,15 @@ def lease(db: Database, name: str, *, ttl: float = 60.0, wait: float = 30.0, pol
         yield owner
     finally:
         release(db, name, owner)
+
+
+@contextmanager
+def held_or_skip(db: Database, name: str, *, ttl: float) -> Iterator[bool]:
+    """Try a lease once: True inside the block when taken, False when another process holds it."""
+    owner = new_owner()
+    taken = try_acquire(db, name, owner, ttl)
+    try:
+        yield taken
+    finally:
+        if taken:
+            release(db, name, owner)

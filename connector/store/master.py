@@ -39,7 +39,10 @@ def save(db: Database, tenant_id: int, division: int, kind: str, rows: list[dict
             )
 
 
-def forget(db: Database, tenant_id: int) -> None:
-    """Drop a tenant's cache (after a mapping change or a new division)."""
+def forget(db: Database, tenant_id: int, kind: str | None = None) -> None:
+    """Drop a tenant's cache, or one kind of it (after a creation, a new division or an operator's fix)."""
+    query = master_data.delete().where(master_data.c.tenant_id == tenant_id)
+    if kind is not None:
+        query = query.where(master_data.c.kind == kind)
     with db.begin() as conn:
-        conn.execute(master_data.delete().where(master_data.c.tenant_id == tenant_id))
+        conn.execute(query)

@@ -1,0 +1,48 @@
+"""Celery settings, read from the environment; embedded default is the file-system broker under the data folder."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from connector.config import ensure_data_dir, load_settings
+
+_settings = load_settings()
+ensure_data_dir(_settings)
+
+broker_url = _settings.broker_url
+if broker_url.startswith("filesystem"):
+    _folder = str(_settings.broker_folder / "in")
+    broker_transport_options = {
+        "data_folder_in": _folder,
+        "data_folder_out": _folder,
+        "processed_folder": str(_settings.broker_folder / "processed"),
+        "store_processed": False,
+    }
+else:
+    broker_transport_options = {"visibility_timeout": 3600}
+broker_connection_retry_on_startup = True
+
+# Records, not task results, carry the outcome: no result backend is needed.
+result_backend = os.environ.get("CELERY_RESULT_BACKEND") or None
+task_ignore_result = True
+
+task_serializer = "json"
+accept_content = ["json"]
+timezone = "UTC"
+enable_utc = True
+
+# Nothing lost: a task is acknowledged only after it ran, and one whose worker died is delivered again.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_default_queue = "connector"
+worker_hijack_root_logger = False
+worker_send_task_events = True
+task_send_sent_event = True
+
+beat_schedule_filename = str(_settings.data_dir / "celerybeat-schedule")
+beat_schedule = {
+    "republish-inbox": {"task": "connector.republish_inbox", "schedule": timedelta(seconds=60)},
+    "refresh-exact-tokens": {"task": "connector.refresh_exact_tokens", "schedule": timedelta(hours=6)},
+}

@@ -1,0 +1,219 @@
+"""The invoice steps the workers run: fetch, map the vendor, validate, write to Exact, report to Basware.
+
+Each step is idempotent: it re-reads the record, does nothing when its work is already done or the record is
+no longer pending, and commits its result before returning. Two chains for one document are therefore safe;
+the write step also holds the record's lease, and looks for an earlier entry whenever an earlier attempt may
+have reached Exact.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from connector.basware.schemas import load_invoice
+from connector.domain import Invoice
+from connector.errors import RecordBlocked, RetriableAPIError
+from connector.mapping import dimensions, money
+from connector.store import audit, mappings, records
+from connector.store.locks import new_owner
+from connector.store.records import Record
+from connector.sync.master import MISS_REFRESH_AGE, load_master
+from connector.sync.services import Services
+from connector.sync.vendors import resolve_supplier
+
+STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
+WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
+
+
+class RecordBusy(RetriableAPIError):
+    """Another chain holds this record's lease; try again shortly."""
+
+
+def is_done(record: Record, step: str) -> bool:
+    """True when the record has completed `step` (or a later one)."""
+    return record.step is not None and STEPS.index(record.step) >= STEPS.index(step)
+
+
+def _pending(svc: Services, record_id: int, step: str) -> Record | None:
+    record = records.get(svc.db, record_id)
+    if record.status != "pending" or is_done(record, step):
+        return None
+    return record
+
+
+def parse(record: Record) -> Invoice:
+    """The invoice held by a fetched record."""
+    assert record.document is not None, "record not fetched yet"
+    return load_invoice(record.document)
+
+
+def fetch(svc: Services, record_id: int) -> None:
+    """Fetch the accounting document from Basware, acknowledge it and keep it on the record."""
+    record = _pending(svc, record_id, "fetched")
+    if record is None:
+        return
+    tenant = svc.tenant(record.tenant_id)
+    basware = svc.basware(tenant)
+    document = basware.get_accounting_document(record.basware_id)
+    newly = basware.acknowledge(record.basware_id)
+    records.update(svc.db, record_id, document=document, step="fetched")
+    invoice = load_invoice(document)
+    records.update(
+        svc.db, record_id, reference=invoice.invoice_number, supplier=invoice.supplier_name,
+        gross=str(invoice.gross_sum), currency=invoice.currency,
+    )
+    audit.record(
+        svc.db, tenant_id=tenant.id, record_id=record_id, step="fetch", event="fetched",
+        message=f"invoice {invoice.invoice_number} from {invoice.supplier_name}, {invoice.currency} "
+        f"{invoice.gross_sum}, {len(invoice.rows)} coding rows"
+        + ("" if newly else " (already acknowledged in Basware)"),
+    )
+
+
+def map_vendor(svc: Services, record_id: int) -> None:
+    """Find (or create) the Exact supplier for the invoice and remember it on the record."""
+    record = _pending(svc, record_id, "vendor_mapped")
+    if record is None:
+        return
+    tenant = svc.tenant(record.tenant_id)
+    invoice = parse(record)
+    supplier = resolve_supplier(svc, tenant, invoice)
+    plan = dict(record.plan or {}, supplier=supplier)
+    records.update(svc.db, record_id, plan=plan, step="vendor_mapped")
+    audit.record(
+        svc.db, tenant_id=tenant.id, record_id=record_id, step="map_vendor", event=f"vendor_{supplier['how']}",
+        message=f"Basware supplier {invoice.supplier_code} is Exact supplier {supplier['Code']} "
+        f"{supplier['Name']} (matched by {supplier['how']})",
+        detail={"supplier": supplier},
+    )
+
+
+def validate(svc: Services, record_id: int) -> None:
+    """Map and check every line, the totals, the journal and the currency; block with every problem."""
+    record = _pending(svc, record_id, "validated")
+    if record is None:
+        return
+    tenant = svc.tenant(record.tenant_id)
+    invoice = parse(record)
+    exact = svc.exact(tenant)
+    table = mappings.table(svc.db, tenant.id)
+    lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table, max_age=None)
+    if problems and any(p["field"] != "amounts" for p in problems):
+        # A code missing from the cache may have been created in Exact since: look once more.
+        lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table,
+                                 max_age=MISS_REFRESH_AGE)
+    if problems:
+        count = len(problems)
+        raise RecordBlocked(f"{count} problem{'s' if count > 1 else ''}: " + "; ".join(_line_text(p) for p in problems),
+                            problems)
+    journal = table.get(("journal", tenant.purchase_journal), tenant.purchase_journal)
+    plan = dict(record.plan or {}, lines=lines, journal=journal)
+    records.update(svc.db, record_id, plan=plan, step="validated")
+    audit.record(svc.db, tenant_id=tenant.id, record_id=record_id, step="validate", event="validated",
+                 message=f"{len(lines)} lines mapped and checked in Exact division {exact.division}")
+
+
+def _check(svc: Services, tenant_id: int, exact: Any, invoice: Invoice, journal: str,
+           table: dimensions.Mapping, *, max_age: float | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    kwargs = {} if max_age is None else {"max_age": max_age}
+    _age, master = load_master(svc.db, tenant_id, exact, **kwargs)
+    lines, problems = dimensions.plan_lines(invoice, master, table)
+    problems = (money.total_problems(invoice) + dimensions.journal_problems(journal, master, table)
+                + dimensions.currency_problems(invoice.currency) + problems)
+    return lines, problems
+
+
+def _line_text(problem: dict[str, Any]) -> str:
+    where = f"line {problem['row']}: " if problem.get("row") is not None else ""
+    hint = f" (did you mean {', '.join(problem['suggestions'])}?)" if problem.get("suggestions") else ""
+    return f"{where}{problem['problem']}{hint}"
+
+
+def entry_payload(record: Record, invoice: Invoice) -> dict[str, Any]:
+    """The Exact PurchaseEntry body for a validated record; amounts are Basware's, unchanged."""
+    plan = record.plan or {}
+    lines = [{key: (Decimal(str(value)) if key in ("AmountFC", "VATAmountFC") else value)
+              for key, value in line.items()} for line in plan["lines"]]
+    payload: dict[str, Any] = {
+        "Journal": plan["journal"],
+        "Supplier": plan["supplier"]["ID"],
+        "EntryDate": invoice.invoice_date.isoformat(),
+        "YourRef": invoice.invoice_number,
+        "Currency": invoice.currency,
+        "Description": (invoice.description or f"Basware invoice {invoice.invoice_number}")[:100],
+        "PurchaseEntryLines": lines,
+    }
+    if invoice.due_date is not None:
+        payload["DueDate"] = invoice.due_date.isoformat()
+    return payload
+
+
+def write(svc: Services, record_id: int) -> None:
+    """Create the purchase entry in Exact exactly once, under the record's lease."""
+    record = _pending(svc, record_id, "written")
+    if record is None:
+        return
+    owner = new_owner()
+    if not records.try_lock(svc.db, record_id, owner, WRITE_LEASE):
+        raise RecordBusy("another worker is writing this record", system="connector")
+    try:
+        record = _pending(svc, record_id, "written")
+        if record is not None:
+            _write_locked(svc, record)
+    finally:
+        records.unlock(svc.db, record_id, owner)
+
+
+def _write_locked(svc: Services, record: Record) -> None:
+    tenant = svc.tenant(record.tenant_id)
+    exact = svc.exact(tenant)
+    invoice = parse(record)
+    payload = entry_payload(record, invoice)
+    entry, how = None, "created"
+    if record.write_attempts > 0:  # an earlier attempt may have reached Exact before we could commit
+        found = exact.find_purchase_entries(payload["Supplier"], invoice.invoice_number)
+        if found:
+            entry, how = found[0], "adopted"
+    if entry is None:
+        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
+        entry = exact.create_purchase_entry(payload)
+    number = str(entry.get("EntryNumber") or "")
+    records.update(svc.db, record.id, status="written", step="written", exact_id=str(entry["EntryID"]),
+                   exact_number=number, reason=None, problems=None)
+    audit.record(
+        svc.db, tenant_id=tenant.id, record_id=record.id, step="write", event=f"entry_{how}",
+        message=f"purchase entry {number} {how} in Exact division {exact.division} for invoice "
+        f"{invoice.invoice_number}, {invoice.currency} {invoice.gross_sum}",
+        detail={"entry_id": str(entry["EntryID"]), "entry_number": number},
+    )
+    _verify(svc, record, invoice, entry)
+
+
+def _verify(svc: Services, record: Record, invoice: Invoice, entry: dict[str, Any]) -> None:
+    # Exact has been reported to drop invalid lines silently; say so loudly if the totals differ.
+    amount = entry.get("AmountFC")
+    if amount is not None and Decimal(str(amount)) != invoice.gross_sum:
+        audit.record(svc.db, tenant_id=record.tenant_id, record_id=record.id, step="write", event="amount_mismatch",
+                     message=f"Exact shows {amount} for entry {entry.get('EntryNumber')}, Basware gross is "
+                     f"{invoice.gross_sum}: check the entry in Exact")
+
+
+def report(svc: Services, record_id: int) -> None:
+    """Tell Basware the outcome: success with the Exact entry number, or failure with the reason."""
+    record = records.get(svc.db, record_id)
+    outcome = {"written": "success", "blocked": "failure"}.get(record.status)
+    if outcome is None or record.reported == outcome:
+        return
+    tenant = svc.tenant(record.tenant_id)
+    basware = svc.basware(tenant)
+    if outcome == "success":
+        message = f"Posted in Exact Online as purchase entry {record.exact_number}"
+        basware.post_transfer_response(record.basware_id, success=True, message=message,
+                                       voucher_number=record.exact_number)
+    else:
+        message = f"Not posted in Exact Online: {record.reason or 'blocked'}"
+        basware.post_transfer_response(record.basware_id, success=False, message=message)
+    records.update(svc.db, record_id, reported=outcome, step="reported" if outcome == "success" else record.step)
+    audit.record(svc.db, tenant_id=tenant.id, record_id=record_id, step="report", event=f"reported_{outcome}",
+                 message=f"Basware told: {message}"[:500])

@@ -1,0 +1,45 @@
+"""What happens to a record when a step cannot finish: blocked (fixable), waiting for consent, or failed."""
+
+from __future__ import annotations
+
+from connector.errors import APIError, RecordBlocked
+from connector.store import audit, records
+from connector.sync.services import Services
+
+
+def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIError) -> None:
+    """Keep the record, say why in words and per line, and wait for a fix and a replay."""
+    problems = error.problems if isinstance(error, RecordBlocked) else [
+        {"row": None, "field": error.system, "problem": str(error), "suggestions": []}
+    ]
+    reason = str(error)
+    record = records.get(svc.db, record_id)
+    records.update(svc.db, record_id, status="blocked", reason=reason, problems=problems)
+    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="blocked",
+                 message=reason, detail={"problems": problems})
+
+
+def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -> None:
+    """The Exact grant is dead: the record waits, nothing fails, and it resumes after a new consent."""
+    record = records.get(svc.db, record_id)
+    records.update(svc.db, record_id, status="waiting_for_reauth", reason=str(error))
+    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="waiting_for_reauth",
+                 message=str(error))
+
+
+def fail(svc: Services, record_id: int, step: str, message: str) -> None:
+    """Retries are exhausted: mark failed (replayable) with the last error."""
+    record = records.get(svc.db, record_id)
+    records.update(svc.db, record_id, status="failed", reason=message)
+    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="failed", message=message)
+
+
+def resume(svc: Services, record_id: int) -> bool:
+    """Make a blocked, failed or waiting record pending again (replay); True when it changed."""
+    record = records.get(svc.db, record_id)
+    if record.status not in ("blocked", "failed", "waiting_for_reauth"):
+        return False
+    records.update(svc.db, record_id, status="pending", reason=None, problems=None, reported=None)
+    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step="replay", event="replayed",
+                 message=f"replayed from {record.status}; resumes after step {record.step or 'none'}")
+    return True

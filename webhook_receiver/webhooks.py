@@ -1,0 +1,81 @@
+"""POST /webhooks/basware/<tenant>: verify, record, enqueue, answer. Nothing is parsed before it is verified."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import ValidationError
+
+from connector import jsonutil
+from connector.basware.schemas import load_notification
+from connector.basware.signature import verify
+from connector.errors import ConfigurationError, SignatureError, StorageUnavailable
+from connector.store import inbox
+from connector.store.tenants import find_tenant
+from connector.sync.services import Services
+
+bp = Blueprint("webhooks", __name__)
+log = logging.getLogger(__name__)
+
+
+def _svc() -> Services:
+    return current_app.extensions["connector"]  # type: ignore[no-any-return]
+
+
+def _answer(status: int, **body: Any) -> Any:
+    return jsonify(body), status
+
+
+@bp.post("/webhooks/basware/<tenant_name>")
+def receive(tenant_name: str) -> Any:
+    """Accept one Basware notification (202), a duplicate (200) or refuse it with a reason."""
+    svc = _svc()
+    body = request.get_data(cache=True)  # the raw bytes: the signature is over exactly these
+    try:
+        tenant = find_tenant(svc.db, tenant_name)
+    except StorageUnavailable:
+        return _answer(503, error="temporarily unable to record events; retry later")
+    if tenant is None:
+        return _answer(404, error=f"unknown tenant {tenant_name!r}")
+    try:
+        secret = tenant.secret("webhook_secret", svc.box)
+        verify(secret, body, request.headers.get(svc.settings.signature_header))
+    except SignatureError as exc:
+        log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
+        return _answer(401, error=str(exc))
+    except ConfigurationError:
+        log.error("tenant=%s step=receive cannot decrypt the webhook secret", tenant_name)
+        return _answer(503, error="receiver misconfigured; retry later")
+    try:
+        notification = load_notification(jsonutil.loads(body))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _answer(400, error=f"malformed JSON: {exc}")
+    except ValidationError as exc:
+        return _answer(400, error=f"invalid notification: {exc.messages}")
+    if notification.is_connection_test:
+        return _answer(200, status="ok")
+    try:
+        accepted = inbox.record_notification(
+            svc.db, tenant_id=tenant.id, task_id=notification.task_id, task_type=notification.task_type,
+            document_id=notification.document_id, body=body.decode("utf-8"),
+        )
+    except StorageUnavailable:
+        return _answer(503, error="temporarily unable to record events; retry later")
+    if accepted.duplicate:
+        return _answer(200, status="duplicate", record_id=accepted.record_id)
+    if accepted.record_id is None:
+        return _answer(202, status="recorded", detail=f"task type {notification.task_type} is not processed")
+    _publish(svc, accepted)
+    return _answer(202, status="accepted", record_id=accepted.record_id)
+
+
+def _publish(svc: Services, accepted: inbox.Accepted) -> None:
+    # The event is committed already: if the broker is down, the republish sweeper sends it later.
+    try:
+        current_app.extensions["connector.enqueue"](accepted.record_id)
+        inbox.mark_enqueued(svc.db, accepted.inbox_id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure leaves the event for the sweeper
+        log.error("record=%s step=enqueue broker unavailable, left for the sweeper: %s",
+                  accepted.record_id, type(exc).__name__)

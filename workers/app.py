@@ -1,0 +1,8 @@
+"""The Celery application; settings come from celeryconfig.py (and so from the environment)."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+app = Celery("ml_connector", include=["workers.tasks"])
+app.config_from_object("celeryconfig")
