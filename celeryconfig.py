@@ -18,10 +18,15 @@ if broker_url.startswith("filesystem"):
         "data_folder_out": _folder,
         "processed_folder": str(_settings.broker_folder / "processed"),
         "store_processed": False,
+        "polling_interval": 0.2,
     }
 else:
     broker_transport_options = {"visibility_timeout": 3600}
 broker_connection_retry_on_startup = True
+# A publish to a broker that is down must fail fast: the receiver has recorded the event and the sweeper
+# publishes it later, so waiting here would only keep Basware waiting.
+broker_connection_timeout = 3
+task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 # Records, not task results, carry the outcome: no result backend is needed.
 result_backend = os.environ.get("CELERY_RESULT_BACKEND") or None

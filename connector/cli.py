@@ -103,7 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole flow against the sandboxes and print the outcome")
     demo.add_argument("--invoices", type=int, default=6, help="how many clean invoices to send")
-    demo.add_argument("--keep", action="store_true", help="leave the demo data folder in place")
     demo.set_defaults(handler=commands.demo)
 
     sandbox = sub.add_parser("sandbox", help="serve the Exact Online and Basware sandboxes")

@@ -228,7 +228,7 @@ def demo(args: argparse.Namespace) -> int:
     """The whole flow against the sandboxes."""
     from connector.demo import run_demo
 
-    return run_demo(clean_invoices=args.invoices, keep=args.keep)
+    return run_demo(clean_invoices=args.invoices)
 
 
 def sandbox(args: argparse.Namespace) -> int:

@@ -24,8 +24,8 @@ def _svc() -> Services:
     return current_app.extensions["connector"]  # type: ignore[no-any-return]
 
 
-def _answer(status: int, **body: Any) -> Any:
-    return jsonify(body), status
+def _answer(code: int, **body: Any) -> Any:
+    return jsonify(body), code
 
 
 @bp.post("/webhooks/basware/<tenant_name>")

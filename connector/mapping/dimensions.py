@@ -103,11 +103,12 @@ def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: 
     if found is None:
         problems.append(_problem(row.row_index, "gl_account", row.account_code, code,
                                  f"GL account {code} does not exist in Exact division {master.division}",
-                                 _close(code, master.gl_accounts)))
+                                 _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")})))
         return None
     if found.get("IsBlocked"):
         problems.append(_problem(row.row_index, "gl_account", row.account_code, code,
-                                 f"GL account {code} is blocked in Exact", []))
+                                 f"GL account {code} is blocked in Exact",
+                                 _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")})))
         return None
     return str(found["ID"])
 

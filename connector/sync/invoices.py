@@ -83,8 +83,8 @@ def map_vendor(svc: Services, record_id: int) -> None:
     records.update(svc.db, record_id, plan=plan, step="vendor_mapped")
     audit.record(
         svc.db, tenant_id=tenant.id, record_id=record_id, step="map_vendor", event=f"vendor_{supplier['how']}",
-        message=f"Basware supplier {invoice.supplier_code} is Exact supplier {supplier['Code']} "
-        f"{supplier['Name']} (matched by {supplier['how']})",
+        message=f"Basware supplier {invoice.supplier_code} ({invoice.supplier_name}) is Exact supplier "
+        f"{supplier['Code'] or supplier['ID']} (matched by {supplier['how']})",
         detail={"supplier": supplier},
     )
 

@@ -1,22 +1,26 @@
-"""Resolve a Basware supplier to an Exact supplier account: mapping, code, VAT number, name, or create it."""
+"""Resolve a Basware supplier to an Exact supplier account: mapping, code, VAT number, name, or create it.
+
+Exact's crm/Accounts only answers filtered queries (Code, VATNumber, Name, ...), so each rule is one targeted
+query; the answer is remembered in the tenant's mapping table, so a known vendor costs no Exact call.
+"""
 
 from __future__ import annotations
 
-import time
+import re
 from typing import Any
 
 from connector.basware.schemas import load_vendor
 from connector.domain import Invoice, Vendor
 from connector.errors import FatalAPIError, RecordBlocked
+from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import vendors as rules
-from connector.store import mappings, master
+from connector.store import mappings
 from connector.store.locks import lease
 from connector.store.tenants import Tenant
-from connector.sync.master import MISS_REFRESH_AGE, rows
 from connector.sync.services import Services
 
-SUPPLIERS = "suppliers"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def resolve_supplier(svc: Services, tenant: Tenant, invoice: Invoice) -> dict[str, Any]:
@@ -24,55 +28,58 @@ def resolve_supplier(svc: Services, tenant: Tenant, invoice: Invoice) -> dict[st
     exact = svc.exact(tenant)
     code = invoice.supplier_code
     mapped = mappings.lookup(svc.db, tenant.id, "vendor", code)
-    suppliers = _suppliers(svc, tenant, exact)
     if mapped:
-        found = [s for s in suppliers if str(s.get("ID")) == mapped or str(s.get("Code") or "").strip() == mapped]
-        if not found:
-            suppliers = _suppliers(svc, tenant, exact, refresh=True)
-            found = [s for s in suppliers if str(s.get("ID")) == mapped or str(s.get("Code") or "").strip() == mapped]
-        if found:
-            return _chosen(found[0], "mapping")
+        return _from_mapping(exact, code, mapped)
+    match = _match(svc, tenant, exact, invoice)
+    if match is None:
+        match = _create_or_block(svc, tenant, exact, invoice)
+    else:
+        mappings.put(svc.db, tenant.id, "vendor", code, match["ID"], origin=match["how"])
+    return match
+
+
+def _from_mapping(exact: ExactClient, code: str, mapped: str) -> dict[str, Any]:
+    if GUID.match(mapped):  # a remembered resolution or an operator's account id: no call needed
+        return {"ID": mapped, "Code": None, "Name": None, "how": "mapping"}
+    found = exact.find_supplier_by_code(mapped)
+    if found is None:
         raise RecordBlocked(
-            f"vendor {code} is mapped to {mapped}, which is not a supplier in Exact division {exact.division}",
-            [{"row": None, "field": "vendor", "basware_code": code, "mapped_code": mapped,
-              "problem": "mapped supplier not found in Exact", "suggestions": []}],
+            f"vendor {code} is mapped to Exact account {mapped}, which is not a supplier in Exact division "
+            f"{exact.division}; correct the vendor mapping",
+            [_problem(code, mapped, "mapped supplier not found in Exact")],
         )
-    vendor: Vendor | None = None
-    for attempt in (0, 1):
-        match, vendor = _match(svc, tenant, invoice, suppliers, vendor)
-        if match is not None:
-            mappings.put(svc.db, tenant.id, "vendor", code, str(match["ID"]), origin=match["how"])
-            return match
-        if attempt == 0:
-            suppliers = _suppliers(svc, tenant, exact, refresh=True)
-    return _create_or_block(svc, tenant, exact, invoice, vendor)
+    return _chosen(found, "mapping")
 
 
-def _match(
-    svc: Services, tenant: Tenant, invoice: Invoice, suppliers: list[dict[str, Any]], vendor: Vendor | None
-) -> tuple[dict[str, Any] | None, Vendor | None]:
+def _match(svc: Services, tenant: Tenant, exact: ExactClient, invoice: Invoice) -> dict[str, Any] | None:
     code = invoice.supplier_code
-    for how, candidates in (("code", rules.by_code(suppliers, code)),):
-        if candidates:
-            return _one(candidates, how, code), vendor
-    if vendor is None:
-        vendor = _basware_vendor(svc, tenant, invoice)
+    by_code = exact.find_supplier_by_code(code)
+    if by_code is not None:
+        return _chosen(by_code, "code")
+    vendor = _basware_vendor(svc, tenant, invoice)
     vat = invoice.supplier_vat_number or (vendor.vat_number if vendor else None)
-    for how, candidates in (("vat", rules.by_vat(suppliers, vat)), ("name", rules.by_name(suppliers, invoice.supplier_name))):
-        if candidates:
-            return _one(candidates, how, code), vendor
-    return None, vendor
+    if vat:
+        found = rules.by_vat(_suppliers(exact, f"VATNumber eq {odata.string(vat.strip())}"), vat)
+        if found:
+            return _one(found, "VAT number", code)
+    name = invoice.supplier_name.strip()
+    found = rules.by_name(_suppliers(exact, f"Name eq {odata.string(name)}"), name)
+    return _one(found, "name", code) if found else None
+
+
+def _suppliers(exact: ExactClient, condition: str) -> list[dict[str, Any]]:
+    return exact.find_accounts(f"{condition} and IsSupplier eq true")
 
 
 def _one(candidates: list[dict[str, Any]], how: str, code: str) -> dict[str, Any]:
     if len(candidates) > 1:
         names = rules.describe(candidates)
         raise RecordBlocked(
-            f"vendor {code} matches {len(candidates)} Exact suppliers by {how}: {'; '.join(names)}; add a vendor mapping",
-            [{"row": None, "field": "vendor", "basware_code": code, "mapped_code": None,
-              "problem": f"ambiguous match by {how}", "suggestions": names}],
+            f"vendor {code} matches {len(candidates)} Exact suppliers by {how}: {'; '.join(names)}; "
+            "add a vendor mapping to choose one",
+            [_problem(code, None, f"ambiguous match by {how}", names)],
         )
-    return _chosen(candidates[0], how)
+    return _chosen(candidates[0], how.split()[0].lower())
 
 
 def _chosen(supplier: dict[str, Any], how: str) -> dict[str, Any]:
@@ -80,43 +87,32 @@ def _chosen(supplier: dict[str, Any], how: str) -> dict[str, Any]:
             "Name": supplier.get("Name"), "how": how}
 
 
-def _create_or_block(
-    svc: Services, tenant: Tenant, exact: ExactClient, invoice: Invoice, vendor: Vendor | None
-) -> dict[str, Any]:
+def _create_or_block(svc: Services, tenant: Tenant, exact: ExactClient, invoice: Invoice) -> dict[str, Any]:
     code = invoice.supplier_code
     if not tenant.auto_create_vendors:
         raise RecordBlocked(
             f"vendor {code} ({invoice.supplier_name}) not found in Exact division {exact.division}; "
             "create it or add a mapping",
-            [{"row": None, "field": "vendor", "basware_code": code, "mapped_code": None,
-              "problem": "not found in Exact", "suggestions": []}],
+            [_problem(code, None, "not found in Exact")],
         )
     # One creation per vendor even when many invoices of a new vendor arrive at once.
     with lease(svc.db, f"vendor-create:{tenant.id}:{code}", ttl=120, wait=120):
         mapped = mappings.lookup(svc.db, tenant.id, "vendor", code)
         if mapped:
-            for supplier in _suppliers(svc, tenant, exact, refresh=True):
-                if str(supplier.get("ID")) == mapped:
-                    return _chosen(supplier, "mapping")
-        fields = rules.account_fields(vendor or Vendor(code=code, name=invoice.supplier_name))
-        created = exact.create_account(fields)
+            return _from_mapping(exact, code, mapped)
+        vendor = _basware_vendor(svc, tenant, invoice) or Vendor(code=code, name=invoice.supplier_name)
+        created = exact.create_account(rules.account_fields(vendor))
         mappings.put(svc.db, tenant.id, "vendor", code, str(created["ID"]), origin="created")
-        master.forget(svc.db, tenant.id, SUPPLIERS)
     return _chosen(created, "created")
 
 
 def _basware_vendor(svc: Services, tenant: Tenant, invoice: Invoice) -> Vendor | None:
     try:
         return load_vendor(svc.basware(tenant).get_vendor(invoice.supplier_code))
-    except FatalAPIError:  # not in Basware's vendor API: match on what the invoice says
+    except (FatalAPIError, RecordBlocked):  # not in Basware's vendor API: match on what the invoice says
         return None
 
 
-def _suppliers(svc: Services, tenant: Tenant, exact: ExactClient, *, refresh: bool = False) -> list[dict[str, Any]]:
-    def fetch() -> list[dict[str, Any]]:
-        return exact.find_accounts("IsSupplier eq true")
-
-    cached = master.load(svc.db, tenant.id, exact.division, SUPPLIERS)
-    if refresh and cached is not None and time.time() - cached[0] < MISS_REFRESH_AGE:
-        return cached[1]
-    return rows(svc.db, tenant.id, exact, SUPPLIERS, fetch, max_age=0 if refresh else 3600)[1]
+def _problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
+    return {"row": None, "field": "vendor", "basware_code": code, "mapped_code": mapped, "problem": text,
+            "suggestions": suggestions or []}
