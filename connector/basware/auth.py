@@ -1,0 +1,142 @@
+"""OAuth2 client credentials for the Basware API: fetch, cache and renew a bearer token.
+
+The token endpoint is `POST {base}/v1/tokens` with a form body and the client id and secret as HTTP Basic
+credentials (reference/basware.md §1). There is no refresh token: when the cached token nears its
+`expires_in`, or the API answers 401, we simply ask for a new one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from requests.auth import AuthBase, HTTPBasicAuth
+
+from connector import jsonutil
+from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "basware"
+DEFAULT_SCOPE = "accountingDocuments.read accountingDocuments.write vendors.read"
+# Renew this long before expiry so a token never dies between our check and Basware's; capped at a tenth
+# of the lifetime so short-lived tokens (tests, odd tenants) are still reused.
+RENEWAL_MARGIN = 60.0
+DEFAULT_RETRY_AFTER = 60.0
+
+
+class ClientCredentialsAuth(AuthBase):
+    """A `requests` auth that adds `Authorization: Bearer …`, fetching and caching the token thread-safely."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        scope: str = DEFAULT_SCOPE,
+        session: requests.Session | None = None,
+        timeout: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.token_url = base_url.rstrip("/") + "/v1/tokens"
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.scope = scope
+        self._session = session
+        self.timeout = timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_at = 0.0
+
+    def __repr__(self) -> str:
+        # Never show the secret or the token, even in a debugger or a traceback's locals.
+        return f"ClientCredentialsAuth(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request
+
+    def token(self) -> str:
+        """A valid access token: the cached one, or a new one when it is missing or about to expire."""
+        with self._lock:
+            if self._token is None or self.is_expired():
+                self._token, lifetime = self._fetch()
+                self._expires_at = self._clock() + lifetime - min(RENEWAL_MARGIN, lifetime / 10)
+            return self._token
+
+    def is_expired(self) -> bool:
+        """True when the cached token is within the renewal margin of its expiry."""
+        return self._clock() >= self._expires_at
+
+    def invalidate(self) -> None:
+        """Forget the cached token (after a 401) so the next request fetches a new one."""
+        with self._lock:
+            self._token = None
+            self._expires_at = 0.0
+
+    def _fetch(self) -> tuple[str, float]:
+        response = self._post_token_request()
+        if response.status_code != 200:
+            raise _token_error(response)
+        try:
+            payload = jsonutil.loads(response.content)
+            token = str(payload["access_token"])
+            lifetime = float(payload.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise RetriableAPIError(
+                "token response is not readable", system=SYSTEM, status=response.status_code
+            ) from None
+        log.info("basware token issued for client %s, valid %.0f s", self.client_id, lifetime)
+        return token, lifetime
+
+    def _post_token_request(self) -> requests.Response:
+        data = {"grant_type": "client_credentials", "scope": self.scope}
+        headers = {"Accept": "application/json", "X-BW-REQUEST-ID": str(uuid.uuid4())}
+        basic = HTTPBasicAuth(self.client_id, self._client_secret)
+        try:
+            if self._session is not None:
+                return self._session.post(
+                    self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout
+                )
+            with requests.Session() as session:
+                return session.post(
+                    self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout
+                )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetriableAPIError(
+                f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM
+            ) from None
+        except requests.RequestException as exc:
+            raise FatalAPIError(f"token request failed ({type(exc).__name__})", system=SYSTEM) from None
+
+
+def _token_error(response: requests.Response) -> APIError:
+    """Classify a failed token response; the message names the OAuth error code, never a credential."""
+    status = response.status_code
+    request_id = response.headers.get("x-amzn-RequestId")
+    common: dict[str, Any] = {"system": SYSTEM, "status": status, "request_id": request_id}
+    if status == 401:
+        return FatalAPIError("invalid client credentials", code="invalid_client", **common)
+    if status == 429:
+        return RateLimited(
+            "token endpoint rate limited", retry_at=time.time() + DEFAULT_RETRY_AFTER, **common
+        )
+    if status >= 500:
+        return RetriableAPIError("token endpoint unavailable", body=response.content, **common)
+    code = _oauth_error_code(response)
+    return FatalAPIError(f"token request rejected ({code or 'no error code'})", code=code, **common)
+
+
+def _oauth_error_code(response: requests.Response) -> str | None:
+    try:
+        payload = jsonutil.loads(response.content)
+    except ValueError:
+        return None
+    return str(payload.get("error")) if isinstance(payload, dict) and payload.get("error") else None
