@@ -1,0 +1,213 @@
+"""Exact Online OAuth2: the consent URL, the code exchange, and refreshes that never break the token chain.
+
+Exact rotates the refresh token on every refresh and refuses the old one for good ("Old refresh token
+used."), so two processes refreshing at once kill the grant. `TokenManager` therefore refreshes under the
+store's cross-process lock, re-reads the store inside it, and saves new tokens before anyone uses them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from connector.errors import (
+    FatalAPIError,
+    RateLimited,
+    ReauthRequired,
+    RetriableAPIError,
+)
+from connector.exact.tokens import REFRESH_MARGIN, ExactTokens, TokenStore
+from connector.jsonutil import loads
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "exact"
+TOO_EARLY_REASON = "TooEarlyToRefreshTokens"
+# On a refresh these codes mean the grant is gone: old token reused, expired, revoked, or unknown.
+_DEAD_GRANT_ERRORS = {"unauthorized_client", "invalid_request", "invalid_grant"}
+
+
+class TooEarlyToRefresh(FatalAPIError):
+    """Exact refused a refresh because the current access token is younger than 570 s."""
+
+
+class ExactOAuth:
+    """The authorization-code flow against one Exact region (the base URL is part of the credentials)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        redirect_uri: str,
+        session: requests.Session | None = None,
+        *,
+        timeout: float = 30,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.redirect_uri = redirect_uri
+        self._owns_session = session is None
+        self._session = session or requests.Session()
+        self._timeout = timeout
+        self._clock = clock
+
+    def __repr__(self) -> str:  # keep the secret out of reprs and tracebacks
+        return f"ExactOAuth(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/api/oauth2/token"
+
+    def authorization_url(self, state: str, *, force_login: bool = False) -> str:
+        """Where to send the user's browser to consent; Exact redirects back with `code` and `state`."""
+        query = {
+            "client_id": self.client_id,
+            "redirect_uri": self.redirect_uri,
+            "response_type": "code",
+            "state": state,
+        }
+        if force_login:
+            query["force_login"] = "1"
+        return f"{self.base_url}/api/oauth2/auth?{urlencode(query)}"
+
+    def exchange_code(self, code: str) -> ExactTokens:
+        """Trade a single-use authorization code for the first tokens of a grant."""
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
+        return self._token_request(form, refreshing=False)
+
+    def refresh(self, refresh_token: str) -> ExactTokens:
+        """Trade the current refresh token for new tokens; the old refresh token dies at once."""
+        return self._token_request(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, refreshing=True
+        )
+
+    def close(self) -> None:
+        """Close the HTTP session if this object created it."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> ExactOAuth:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _token_request(self, form: dict[str, str], *, refreshing: bool) -> ExactTokens:
+        form = {**form, "client_id": self.client_id, "client_secret": self._client_secret}
+        try:
+            response = self._session.post(
+                self.token_url, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
+            )
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetriableAPIError(
+                f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM
+            ) from None
+        body = _json_or_none(response)
+        tokens = self._tokens_from(body)
+        if tokens is not None:
+            # Whatever carries tokens is kept, even a 429: Exact rotated the grant regardless.
+            return tokens
+        raise _token_error(response, body, refreshing=refreshing)
+
+    def _tokens_from(self, body: Any) -> ExactTokens | None:
+        if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
+            return None
+        now = self._clock()
+        lifetime = int(str(body.get("expires_in", "600")).strip() or "600")  # Exact sends a string
+        return ExactTokens(
+            access_token=str(body["access_token"]),
+            refresh_token=str(body["refresh_token"]),
+            issued_at=now,
+            expires_at=now + lifetime,
+        )
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return loads(response.content) if response.content else None
+    except ValueError:
+        return None
+
+
+def _token_error(response: requests.Response, body: Any, *, refreshing: bool) -> Exception:
+    """Classify a token-endpoint failure; the excerpt holds only the error fields, never a token."""
+    status = response.status_code
+    error = str(body.get("error", "")) if isinstance(body, dict) else ""
+    description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+    safe_body = f"{error}: {description}" if error else None
+    text = f"token endpoint refused the request: {error or 'HTTP ' + str(status)}"
+    if description:
+        text += f" ({description})"
+    common: dict[str, Any] = {"system": SYSTEM, "status": status, "body": safe_body, "code": error or None}
+    log.warning("Exact token call failed: status=%s error=%s", status, error or "-")
+    if TOO_EARLY_REASON in response.headers.get("Reason", ""):
+        return TooEarlyToRefresh(text, **common)
+    if status == 429:
+        return RateLimited(text, retry_at=time.time() + 60, **common)
+    if status >= 500:
+        return RetriableAPIError(text, **common)
+    if refreshing and error in _DEAD_GRANT_ERRORS:
+        return ReauthRequired(text, **common)
+    return FatalAPIError(text, **common)
+
+
+class TokenManager:
+    """Hands out a valid access token; refreshes single-flight under the store's lock and persists first."""
+
+    def __init__(
+        self,
+        oauth: ExactOAuth,
+        store: TokenStore,
+        clock: Callable[[], float] = time.time,
+        *,
+        margin: float = REFRESH_MARGIN,
+    ) -> None:
+        self._oauth = oauth
+        self._store = store
+        self._clock = clock
+        self._margin = margin
+
+    def access_token(self) -> str:
+        """A token with more than `margin` seconds left, refreshing (once, across processes) if needed."""
+        tokens = self._store.load()
+        if tokens is not None and not tokens.needs_refresh(self._clock(), self._margin):
+            return tokens.access_token
+        with self._store.lock():
+            tokens = self._load_or_fail()
+            if not tokens.needs_refresh(self._clock(), self._margin):
+                return tokens.access_token  # another worker refreshed while we waited for the lock
+            return self._refresh_locked(tokens).access_token
+
+    def force_refresh(self, stale_access_token: str) -> str:
+        """After an API 401: refresh unless another worker already replaced the stale token."""
+        with self._store.lock():
+            tokens = self._load_or_fail()
+            if tokens.access_token != stale_access_token:
+                return tokens.access_token
+            return self._refresh_locked(tokens).access_token
+
+    def _load_or_fail(self) -> ExactTokens:
+        tokens = self._store.load()
+        if tokens is None:
+            raise ReauthRequired("no Exact tokens stored: a user must consent first", system=SYSTEM)
+        return tokens
+
+    def _refresh_locked(self, tokens: ExactTokens) -> ExactTokens:
+        try:
+            fresh = self._oauth.refresh(tokens.refresh_token)
+        except TooEarlyToRefresh:
+            # Exact says the current access token is still good: use what is stored.
+            return self._store.load() or tokens
+        except ReauthRequired as exc:
+            self._store.mark_dead(str(exc))
+            raise
+        self._store.save(fresh)  # persist before use: the old refresh token is already dead
+        return fresh
