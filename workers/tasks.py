@@ -46,8 +46,8 @@ def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
         outcomes.wait_for_reauth(svc, record_id, step, exc)
         raise Ignore() from exc
     except (RecordBlocked, FatalAPIError) as exc:
-        outcomes.block(svc, record_id, step, exc)
-        report_to_basware.delay(record_id)
+        if outcomes.block(svc, record_id, step, exc):
+            report_to_basware.delay(record_id)
         raise Ignore() from exc
     except ConfigurationError as exc:
         outcomes.fail(svc, record_id, step, str(exc))

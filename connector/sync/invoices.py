@@ -13,7 +13,7 @@ from typing import Any
 
 from connector.basware.schemas import load_invoice
 from connector.domain import Invoice
-from connector.errors import RecordBlocked, RetriableAPIError
+from connector.errors import FatalAPIError, RecordBlocked, RetriableAPIError
 from connector.mapping import dimensions, money
 from connector.store import audit, mappings, records
 from connector.store.locks import new_owner
@@ -200,20 +200,37 @@ def _verify(svc: Services, record: Record, invoice: Invoice, entry: dict[str, An
 
 
 def report(svc: Services, record_id: int) -> None:
-    """Tell Basware the outcome: success with the Exact entry number, or failure with the reason."""
-    record = records.get(svc.db, record_id)
+    """Tell Basware the outcome once: success with the Exact entry number, or failure with the reason."""
+    owner = new_owner()
+    if not records.try_lock(svc.db, record_id, owner, WRITE_LEASE):
+        raise RecordBusy("another worker is reporting this record", system="connector")
+    try:
+        _report_locked(svc, records.get(svc.db, record_id))
+    finally:
+        records.unlock(svc.db, record_id, owner)
+
+
+def _report_locked(svc: Services, record: Record) -> None:
     outcome = {"written": "success", "blocked": "failure"}.get(record.status)
     if outcome is None or record.reported == outcome:
         return
     tenant = svc.tenant(record.tenant_id)
-    basware = svc.basware(tenant)
     if outcome == "success":
         message = f"Posted in Exact Online as purchase entry {record.exact_number}"
-        basware.post_transfer_response(record.basware_id, success=True, message=message,
-                                       voucher_number=record.exact_number)
     else:
         message = f"Not posted in Exact Online: {record.reason or 'blocked'}"
-        basware.post_transfer_response(record.basware_id, success=False, message=message)
-    records.update(svc.db, record_id, reported=outcome, step="reported" if outcome == "success" else record.step)
-    audit.record(svc.db, tenant_id=tenant.id, record_id=record_id, step="report", event=f"reported_{outcome}",
+    try:
+        svc.basware(tenant).post_transfer_response(
+            record.basware_id, success=outcome == "success", message=message,
+            voucher_number=record.exact_number if outcome == "success" else None,
+        )
+    except FatalAPIError as exc:
+        # Basware refusing a response (say, the invoice was transferred by hand) changes nothing in Exact:
+        # the record keeps its status, and the audit says what Basware answered.
+        records.update(svc.db, record.id, reported="refused")
+        audit.record(svc.db, tenant_id=tenant.id, record_id=record.id, step="report", event="report_refused",
+                     message=f"Basware refused the {outcome} response: {exc}")
+        return
+    records.update(svc.db, record.id, reported=outcome, step="reported" if outcome == "success" else record.step)
+    audit.record(svc.db, tenant_id=tenant.id, record_id=record.id, step="report", event=f"reported_{outcome}",
                  message=f"Basware told: {message}"[:500])

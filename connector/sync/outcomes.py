@@ -7,21 +7,32 @@ from connector.store import audit, records
 from connector.sync.services import Services
 
 
-def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIError) -> None:
-    """Keep the record, say why in words and per line, and wait for a fix and a replay."""
+def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIError) -> bool:
+    """Keep the record, say why in words and per line, and wait for a fix and a replay.
+
+    Only a pending record is blocked: a late error from a racing chain never undoes a written one.
+    Returns True when the record was blocked now.
+    """
     problems = error.problems if isinstance(error, RecordBlocked) else [
         {"row": None, "field": error.system, "problem": str(error), "suggestions": []}
     ]
     reason = str(error)
     record = records.get(svc.db, record_id)
+    if record.status != "pending":
+        audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="late_error",
+                     message=f"ignored for a {record.status} record: {reason}")
+        return False
     records.update(svc.db, record_id, status="blocked", reason=reason, problems=problems)
     audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="blocked",
                  message=reason, detail={"problems": problems})
+    return True
 
 
 def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -> None:
     """The Exact grant is dead: the record waits, nothing fails, and it resumes after a new consent."""
     record = records.get(svc.db, record_id)
+    if record.status != "pending":
+        return
     records.update(svc.db, record_id, status="waiting_for_reauth", reason=str(error))
     audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="waiting_for_reauth",
                  message=str(error))
@@ -30,6 +41,10 @@ def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -
 def fail(svc: Services, record_id: int, step: str, message: str) -> None:
     """Retries are exhausted: mark failed (replayable) with the last error."""
     record = records.get(svc.db, record_id)
+    if record.status != "pending":  # e.g. reporting a written record to Basware kept failing
+        audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="gave_up",
+                     message=message)
+        return
     records.update(svc.db, record_id, status="failed", reason=message)
     audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="failed", message=message)
 

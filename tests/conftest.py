@@ -1,0 +1,94 @@
+"""Fixtures shared by every layer: real PostgreSQL and Redis, settings, a key for secrets at rest."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+
+from connector.config import Settings, load_settings
+from connector.crypto import generate_key
+from connector.sync.services import Services
+
+# Anything that reads settings at import time (celeryconfig) must not write into the work tree.
+os.environ.setdefault("CONNECTOR_DATA_DIR", tempfile.mkdtemp(prefix="mlc-tests-"))
+
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres")
+PG_URL_TEMPLATE = os.environ.get("TEST_PG_URL_TEMPLATE", "postgresql+psycopg2://postgres@127.0.0.1:5432/{name}")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/{db}")
+REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "11"))
+
+
+def _admin(statement: str) -> None:
+    conn = psycopg2.connect(PG_ADMIN_URL)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for the test session, dropped at the end."""
+    name = f"mlc_test_{uuid.uuid4().hex[:10]}"
+    _admin(f"CREATE DATABASE {name}")
+    try:
+        yield PG_URL_TEMPLATE.format(name=name)
+    finally:
+        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database of its own, emptied before and after the session."""
+    url = REDIS_URL.format(db=REDIS_TEST_DB)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def secret_key() -> str:
+    return generate_key()
+
+
+def make_settings(data_dir: Path, database_url: str, secret_key: str, broker_url: str = "memory://") -> Settings:
+    """Settings as a process would read them from this environment."""
+    return load_settings(
+        {
+            "CONNECTOR_DATA_DIR": str(data_dir),
+            "CONNECTOR_DATABASE_URL": database_url,
+            "CONNECTOR_SECRET_KEY": secret_key,
+            "CELERY_BROKER_URL": broker_url,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """Services on the session's PostgreSQL database, schema upgraded."""
+    svc = Services(make_settings(tmp_path_factory.mktemp("pg-data"), pg_url, secret_key))
+    svc.db.upgrade()
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def sqlite_services(tmp_path: Path, secret_key: str) -> Iterator[Services]:
+    """Services on the embedded default: SQLite in a temporary data folder."""
+    svc = Services(make_settings(tmp_path, f"sqlite:///{tmp_path / 'connector.db'}", secret_key))
+    svc.db.upgrade()
+    yield svc
+    svc.close()

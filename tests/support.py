@@ -1,0 +1,71 @@
+"""Helpers for tests: a tenant wired to running sandboxes, authorized; signed notifications."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from connector import jsonutil
+from connector.basware.signature import sign
+from connector.sandbox.basware import BaswareSandbox
+from connector.sandbox.exact import ExactSandbox
+from connector.store import mappings, tenants
+from connector.store.tenants import Tenant
+from connector.sync import grants
+from connector.sync.services import Services
+
+WEBHOOK_SECRET = "test-webhook-secret-6c1f"
+EXACT_SECRET = "test-exact-client-secret-93ab"
+BASWARE_SECRET = "test-basware-client-secret-51de"
+VAT_MAPPINGS = [("vat_code", "VAT21", "1"), ("vat_code", "VAT9", "2"), ("vat_code", "VAT0", "0")]
+
+
+@dataclass
+class Sandboxes:
+    exact: ExactSandbox
+    basware: BaswareSandbox
+    exact_url: str
+    basware_url: str
+
+
+def add_tenant(svc: Services, sandboxes: Sandboxes, *, name: str | None = None, auto_create: bool = False,
+               authorize: bool = True) -> Tenant:
+    """A tenant whose apps are registered in the sandboxes, with the VAT mappings, consented when asked."""
+    name = name or f"t{uuid.uuid4().hex[:8]}"
+    exact_client, basware_client = f"exact-{name}", f"basware-{name}"
+    redirect = f"http://127.0.0.1:9/{name}/callback"
+    sandboxes.exact.register_client(exact_client, EXACT_SECRET, redirect)
+    sandboxes.basware.register_client(basware_client, BASWARE_SECRET)
+    tenant = tenants.add_tenant(
+        svc.db, svc.box, name=name, exact_region="NL", exact_base_url=sandboxes.exact_url,
+        exact_client_id=exact_client, exact_client_secret=EXACT_SECRET, exact_redirect_uri=redirect,
+        basware_region="EU", basware_base_url=sandboxes.basware_url, basware_client_id=basware_client,
+        basware_client_secret=BASWARE_SECRET, webhook_secret=WEBHOOK_SECRET, purchase_journal="60",
+        auto_create_vendors=auto_create,
+    )
+    mappings.put_many(svc.db, tenant.id, VAT_MAPPINGS)
+    if authorize:
+        consent(svc, tenant)
+    return svc.tenant(tenant.id)
+
+
+def consent(svc: Services, tenant: Tenant) -> int:
+    """Run the consent flow against the Exact sandbox (which consents at once)."""
+    url, state = grants.consent_url(svc, tenant)
+    with requests.get(url, allow_redirects=False, timeout=10) as response:
+        callback = response.headers["Location"]
+    return grants.complete_consent(svc, tenant, grants.code_from_callback(callback, state))
+
+
+def notification(document_id: str, task_id: str | None = None, task_type: str = "AccountingDocuments") -> bytes:
+    """The bytes of a Basware push notification."""
+    payload: dict[str, Any] = {"taskId": task_id or str(uuid.uuid4()), "taskStatus": "New", "taskType": task_type,
+                               "taskSubType": "WaitingForTransfer", "documentId": document_id}
+    return jsonutil.dumps(payload).encode()
+
+
+def signed_headers(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-BW-Signature": sign(secret, body)}
