@@ -1,0 +1,214 @@
+"""The webhook receiver over HTTP on PostgreSQL: what it accepts, what it refuses, and that refusals store nothing."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from connector.sandbox.server import ServerThread
+from connector.store import inbox, records
+from connector.store.tenants import Tenant
+from connector.sync.services import Services
+from tests.conftest import make_settings
+from tests.support import WEBHOOK_SECRET, Sandboxes, add_tenant, notification, signed_headers
+from webhook_receiver import create_app
+
+pytestmark = pytest.mark.integration
+
+
+class Enqueued(list[int]):
+    """Record ids handed to the broker; `fail` makes the broker look down."""
+
+    fail = False
+
+    def __call__(self, record_id: int) -> None:
+        if self.fail:
+            raise ConnectionError("broker unreachable")
+        self.append(record_id)
+
+
+@pytest.fixture
+def enqueued() -> Enqueued:
+    return Enqueued()
+
+
+@pytest.fixture
+def url(pg_services: Services, enqueued: Enqueued) -> Iterator[str]:
+    with ServerThread(create_app(pg_services, enqueue=enqueued)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def tenant(pg_services: Services, sandboxes: Sandboxes) -> Tenant:
+    return add_tenant(pg_services, sandboxes, authorize=False)
+
+
+def _stored(svc: Services, tenant: Tenant) -> tuple[int, int]:
+    return inbox.count(svc.db, tenant.id), len(records.list_records(svc.db, tenant_id=tenant.id))
+
+
+def _post(url: str, name: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    return requests.post(f"{url}/webhooks/basware/{name}", data=body, headers=headers, timeout=10)
+
+
+def test_a_signed_notification_is_recorded_then_enqueued(
+    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+) -> None:
+    response = _post(url, tenant.name, body := notification("doc-1"), signed_headers(body))
+
+    assert response.status_code == 202
+    [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
+    assert (record.basware_id, record.status, record.kind) == ("doc-1", "pending", "invoice")
+    assert enqueued == [record.id]
+    assert inbox.unpublished(pg_services.db, older_than=-1) == []
+
+
+def test_a_duplicate_task_id_is_answered_200_and_enqueues_nothing(
+    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+) -> None:
+    body = notification("doc-2")
+    first = _post(url, tenant.name, body, signed_headers(body))
+    second = _post(url, tenant.name, body, signed_headers(body))
+
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json()["status"] == "duplicate"
+    assert len(enqueued) == 1
+    assert _stored(pg_services, tenant) == (1, 1)
+
+
+@pytest.mark.parametrize("header", [
+    None,
+    "",
+    "not-hex-at-all",
+    hmac.new(b"another-secret", b"x", hashlib.sha256).hexdigest(),
+], ids=["missing", "empty", "malformed", "wrong-secret"])
+def test_a_bad_signature_is_refused_with_401_and_nothing_is_stored(
+    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued, header: str | None
+) -> None:
+    body = notification("doc-3")
+    headers = {"Content-Type": "application/json"}
+    if header is not None:
+        headers["X-BW-Signature"] = header
+
+    response = _post(url, tenant.name, body, headers)
+
+    assert response.status_code == 401
+    assert "signature" in response.json()["error"]
+    assert _stored(pg_services, tenant) == (0, 0) and enqueued == []
+
+
+def test_a_body_changed_after_signing_is_refused(url: str, pg_services: Services, tenant: Tenant) -> None:
+    body = notification("doc-4")
+    headers = signed_headers(body)
+
+    response = _post(url, tenant.name, body.replace(b"doc-4", b"doc-5"), headers)
+
+    assert response.status_code == 401
+    assert _stored(pg_services, tenant) == (0, 0)
+
+
+@pytest.mark.parametrize("encode", [
+    lambda digest: "sha256=" + digest.hex(),
+    lambda digest: digest.hex().upper(),
+    lambda digest: base64.b64encode(digest).decode(),
+], ids=["sha256-prefix", "upper-hex", "base64"])
+def test_other_signature_encodings_are_accepted(url: str, tenant: Tenant, encode) -> None:  # type: ignore[no-untyped-def]
+    body = notification(f"doc-{uuid.uuid4().hex[:6]}")
+    digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).digest()
+
+    response = _post(url, tenant.name, body, {"X-BW-Signature": encode(digest)})
+
+    assert response.status_code == 202
+
+
+def test_an_unknown_tenant_is_404(url: str, pg_services: Services, enqueued: Enqueued) -> None:
+    body = notification("doc-6")
+    before = inbox.count(pg_services.db)
+
+    response = _post(url, "no-such-tenant", body, signed_headers(body))
+
+    assert response.status_code == 404
+    assert "unknown tenant" in response.json()["error"]
+    assert inbox.count(pg_services.db) == before and enqueued == []
+
+
+def test_an_oversized_body_is_refused_with_413(url: str, pg_services: Services, tenant: Tenant) -> None:
+    body = b'{"taskId":"' + b"x" * (pg_services.settings.max_body_bytes + 10) + b'"}'
+
+    response = _post(url, tenant.name, body, signed_headers(body))
+
+    assert response.status_code == 413
+    assert _stored(pg_services, tenant) == (0, 0)
+
+
+def test_malformed_json_after_a_valid_signature_is_400_with_a_reason(
+    url: str, pg_services: Services, tenant: Tenant
+) -> None:
+    body = b'{"taskId": "abc", "taskType": '
+
+    response = _post(url, tenant.name, body, signed_headers(body))
+
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("malformed JSON")
+    assert _stored(pg_services, tenant) == (0, 0)
+
+
+def test_a_notification_without_document_id_is_400_naming_the_field(
+    url: str, pg_services: Services, tenant: Tenant
+) -> None:
+    body = b'{"taskId":"t-1","taskType":"AccountingDocuments","taskStatus":"New"}'
+
+    response = _post(url, tenant.name, body, signed_headers(body))
+
+    assert response.status_code == 400
+    assert "documentId" in response.json()["error"]
+    assert _stored(pg_services, tenant) == (0, 0)
+
+
+def test_the_connection_test_is_answered_200_and_not_stored(url: str, pg_services: Services, tenant: Tenant) -> None:
+    body = b'{"taskId":"c-1","taskType":"ConnectionTest","taskStatus":"New"}'
+
+    response = _post(url, tenant.name, body, signed_headers(body))
+
+    assert response.status_code == 200
+    assert _stored(pg_services, tenant) == (0, 0)
+
+
+def test_when_the_broker_is_down_the_event_is_kept_for_the_sweeper(
+    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+) -> None:
+    enqueued.fail = True
+    body = notification("doc-7")
+
+    response = _post(url, tenant.name, body, signed_headers(body))
+
+    assert response.status_code == 202  # durably recorded: Basware need not send it again
+    [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
+    assert (inbox_row := [r for r in inbox.unpublished(pg_services.db, older_than=-1) if r[1] == record.id])
+    assert len(inbox_row) == 1
+
+
+def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(
+    tmp_path: Path, secret_key: str
+) -> None:
+    svc = Services(make_settings(tmp_path, "postgresql+psycopg2://postgres@127.0.0.1:1/none", secret_key))
+    with ServerThread(create_app(svc, enqueue=Enqueued())) as server:
+        body = notification("doc-8")
+        response = _post(server.url, "any", body, signed_headers(body))
+        ready = requests.get(f"{server.url}/readyz", timeout=10)
+        alive = requests.get(f"{server.url}/healthz", timeout=10)
+    svc.close()
+
+    assert response.status_code == 503
+    assert (ready.status_code, alive.status_code) == (503, 200)
+
+
+def test_readyz_is_200_when_the_database_answers(url: str) -> None:
+    assert requests.get(f"{url}/readyz", timeout=10).json() == {"status": "ready"}
