@@ -35,8 +35,9 @@ def wait_for_callback(redirect_uri: str, *, timeout: float = 600.0) -> str:
         def log_message(self, *_args: object) -> None:  # the query string holds the code: keep it out of logs
             return
 
-    server = HTTPServer(("0.0.0.0" if parsed.hostname not in ("localhost", "127.0.0.1") else "127.0.0.1", port),
-                        Handler)
+    server = HTTPServer(
+        ("0.0.0.0" if parsed.hostname not in ("localhost", "127.0.0.1") else "127.0.0.1", port), Handler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

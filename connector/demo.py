@@ -59,18 +59,32 @@ def demo_invoices(clean: int) -> list[dict[str, Any]]:
         code, name = SUPPLIERS[index % len(SUPPLIERS)]
         number = f"INV-{1001 + index}"
         if index % 4 == 1:
-            rows = [("4010", "CC200", "VAT21", 21, D("1250.00"), D("262.50"), "CU1"),
-                    ("4020", "CC300", "VAT9", 9, D("99.95"), D("9.00"), None)]
+            rows = [
+                ("4010", "CC200", "VAT21", 21, D("1250.00"), D("262.50"), "CU1"),
+                ("4020", "CC300", "VAT9", 9, D("99.95"), D("9.00"), None),
+            ]
         elif index % 4 == 3:
             number = f"CN-{1001 + index}"
             rows = [("4000", "CC100", "VAT21", 21, D("-45.50"), D("-9.56"), None)]
         else:
             rows = [("4000", "CC100", "VAT21", 21, D("100.00") + index, D("21.00") + D("0.21") * index, None)]
         invoices.append(make_invoice(number, code, name, [_row(r) for r in rows]))
-    invoices.append(make_invoice("INV-2001", "1001", "Acme Supplies BV",
-                                 [_row(("4999", "CC100", "VAT21", 21, D("80.00"), D("16.80"), None))]))
-    invoices.append(make_invoice("INV-3001", "2001", "Umbrella Facilities",
-                                 [_row(("4000", "CC100", "VAT21", 21, D("300.00"), D("63.00"), None))]))
+    invoices.append(
+        make_invoice(
+            "INV-2001",
+            "1001",
+            "Acme Supplies BV",
+            [_row(("4999", "CC100", "VAT21", 21, D("80.00"), D("16.80"), None))],
+        )
+    )
+    invoices.append(
+        make_invoice(
+            "INV-3001",
+            "2001",
+            "Umbrella Facilities",
+            [_row(("4000", "CC100", "VAT21", 21, D("300.00"), D("63.00"), None))],
+        )
+    )
     return invoices
 
 
@@ -122,8 +136,11 @@ def _fresh_folder() -> Path:
 
 
 def _demo_environment(folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CONNECTOR_DATABASE_URL", "CELERY_BROKER_URL",
-                                                           "CONNECTOR_SECRET_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CONNECTOR_DATABASE_URL", "CELERY_BROKER_URL", "CONNECTOR_SECRET_KEY")
+    }
     env["CONNECTOR_DATA_DIR"] = str(folder)
     return env
 
@@ -140,10 +157,21 @@ def _prepare(svc: Any, exact: ExactSandbox, basware: BaswareSandbox, running: St
     basware.register_client(*BASWARE_APP)
     basware.add_vendor(make_vendor("2001", "Umbrella Facilities", vat="NL005555555B01", city="Utrecht", country="NL"))
     tenant = tenants.add_tenant(
-        svc.db, svc.box, name=TENANT, exact_region="NL", exact_base_url=exact_url, exact_client_id=EXACT_APP[0],
-        exact_client_secret=EXACT_APP[1], exact_redirect_uri=redirect, basware_region="EU",
-        basware_base_url=basware_url, basware_client_id=BASWARE_APP[0], basware_client_secret=BASWARE_APP[1],
-        webhook_secret=WEBHOOK_SECRET, purchase_journal="60", auto_create_vendors=False,
+        svc.db,
+        svc.box,
+        name=TENANT,
+        exact_region="NL",
+        exact_base_url=exact_url,
+        exact_client_id=EXACT_APP[0],
+        exact_client_secret=EXACT_APP[1],
+        exact_redirect_uri=redirect,
+        basware_region="EU",
+        basware_base_url=basware_url,
+        basware_client_id=BASWARE_APP[0],
+        basware_client_secret=BASWARE_APP[1],
+        webhook_secret=WEBHOOK_SECRET,
+        purchase_journal="60",
+        auto_create_vendors=False,
     )
     mappings.put_many(svc.db, tenant.id, VAT_MAPPINGS)
     url, state = grants.consent_url(svc, tenant)
@@ -158,7 +186,15 @@ def _prepare(svc: Any, exact: ExactSandbox, basware: BaswareSandbox, running: St
 
 def _start_celery(folder: Path, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     base = [sys.executable, "-m", "celery", "-A", "workers"]
-    worker = base + ["worker", "--loglevel", "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle"]
+    worker = base + [
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "2",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     beat = base + ["beat", "--loglevel", "INFO"]
     processes = []
     for name, command in (("worker", worker), ("beat", beat)):
@@ -182,8 +218,9 @@ def _wait(svc: Any, expected: int, timeout: float) -> bool:
     return False
 
 
-def _print_outcome(svc: Any, invoices: list[dict[str, Any]], exact: ExactSandbox, elapsed: float, wall: float,
-                   folder: Path) -> None:
+def _print_outcome(
+    svc: Any, invoices: list[dict[str, Any]], exact: ExactSandbox, elapsed: float, wall: float, folder: Path
+) -> None:
     from connector import cli
     from connector.store import records
 
@@ -192,16 +229,27 @@ def _print_outcome(svc: Any, invoices: list[dict[str, Any]], exact: ExactSandbox
     for invoice in invoices:
         record = by_id.get(invoice["invoiceId"])
         status = record.status if record else "not received"
-        detail = (record.exact_number if record and record.status == "written" else (record.reason if record else ""))
-        rows.append((invoice["invoiceNumber"], invoice["supplierName"], f"{invoice['currencyCode']} "
-                     f"{invoice['grossSum']}", status, detail))
+        detail = record.exact_number if record and record.status == "written" else (record.reason if record else "")
+        rows.append(
+            (
+                invoice["invoiceNumber"],
+                invoice["supplierName"],
+                f"{invoice['currencyCode']} {invoice['grossSum']}",
+                status,
+                detail,
+            )
+        )
     print()
     cli.print_table(["invoice", "supplier", "gross", "outcome", "Exact entry / reason"], rows)
     written = sum(1 for r in by_id.values() if r.status == "written")
-    print(f"\n{written} purchase entries written, {len(invoices) - written} blocked; "
-          f"{len(invoices)} invoices in {elapsed:.1f} s ({len(invoices) / elapsed:.2f} invoices/s), "
-          f"demo wall time {wall:.1f} s")
-    print(f"\nWhere to look next (with CONNECTOR_DATA_DIR={folder}):\n"
-          "  ml-connector records list --status blocked     the blocked invoices and why\n"
-          "  ml-connector records show ID                   every problem per line, and the audit trail\n"
-          "  ml-connector mappings / replay                 fix a mapping, then replay the record")
+    print(
+        f"\n{written} purchase entries written, {len(invoices) - written} blocked; "
+        f"{len(invoices)} invoices in {elapsed:.1f} s ({len(invoices) / elapsed:.2f} invoices/s), "
+        f"demo wall time {wall:.1f} s"
+    )
+    print(
+        f"\nWhere to look next (with CONNECTOR_DATA_DIR={folder}):\n"
+        "  ml-connector records list --status blocked     the blocked invoices and why\n"
+        "  ml-connector records show ID                   every problem per line, and the audit trail\n"
+        "  ml-connector mappings / replay                 fix a mapping, then replay the record"
+    )

@@ -31,8 +31,14 @@ class Sandboxes:
     basware_url: str
 
 
-def add_tenant(svc: Services, sandboxes: Sandboxes, *, name: str | None = None, auto_create: bool = False,
-               authorize: bool = True) -> Tenant:
+def add_tenant(
+    svc: Services,
+    sandboxes: Sandboxes,
+    *,
+    name: str | None = None,
+    auto_create: bool = False,
+    authorize: bool = True,
+) -> Tenant:
     """A tenant whose apps are registered in the sandboxes, with the VAT mappings, consented when asked."""
     name = name or f"t{uuid.uuid4().hex[:8]}"
     exact_client, basware_client = f"exact-{name}", f"basware-{name}"
@@ -40,10 +46,20 @@ def add_tenant(svc: Services, sandboxes: Sandboxes, *, name: str | None = None, 
     sandboxes.exact.register_client(exact_client, EXACT_SECRET, redirect)
     sandboxes.basware.register_client(basware_client, BASWARE_SECRET)
     tenant = tenants.add_tenant(
-        svc.db, svc.box, name=name, exact_region="NL", exact_base_url=sandboxes.exact_url,
-        exact_client_id=exact_client, exact_client_secret=EXACT_SECRET, exact_redirect_uri=redirect,
-        basware_region="EU", basware_base_url=sandboxes.basware_url, basware_client_id=basware_client,
-        basware_client_secret=BASWARE_SECRET, webhook_secret=WEBHOOK_SECRET, purchase_journal="60",
+        svc.db,
+        svc.box,
+        name=name,
+        exact_region="NL",
+        exact_base_url=sandboxes.exact_url,
+        exact_client_id=exact_client,
+        exact_client_secret=EXACT_SECRET,
+        exact_redirect_uri=redirect,
+        basware_region="EU",
+        basware_base_url=sandboxes.basware_url,
+        basware_client_id=basware_client,
+        basware_client_secret=BASWARE_SECRET,
+        webhook_secret=WEBHOOK_SECRET,
+        purchase_journal="60",
         auto_create_vendors=auto_create,
     )
     mappings.put_many(svc.db, tenant.id, VAT_MAPPINGS)
@@ -62,8 +78,13 @@ def consent(svc: Services, tenant: Tenant) -> int:
 
 def notification(document_id: str, task_id: str | None = None, task_type: str = "AccountingDocuments") -> bytes:
     """The bytes of a Basware push notification."""
-    payload: dict[str, Any] = {"taskId": task_id or str(uuid.uuid4()), "taskStatus": "New", "taskType": task_type,
-                               "taskSubType": "WaitingForTransfer", "documentId": document_id}
+    payload: dict[str, Any] = {
+        "taskId": task_id or str(uuid.uuid4()),
+        "taskStatus": "New",
+        "taskType": task_type,
+        "taskSubType": "WaitingForTransfer",
+        "documentId": document_id,
+    }
     return jsonutil.dumps(payload).encode()
 
 

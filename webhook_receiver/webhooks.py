@@ -58,8 +58,12 @@ def receive(tenant_name: str) -> Any:
         return _answer(200, status="ok")
     try:
         accepted = inbox.record_notification(
-            svc.db, tenant_id=tenant.id, task_id=notification.task_id, task_type=notification.task_type,
-            document_id=notification.document_id, body=body.decode("utf-8"),
+            svc.db,
+            tenant_id=tenant.id,
+            task_id=notification.task_id,
+            task_type=notification.task_type,
+            document_id=notification.document_id,
+            body=body.decode("utf-8"),
         )
     except StorageUnavailable:
         return _answer(503, error="temporarily unable to record events; retry later")
@@ -77,5 +81,8 @@ def _publish(svc: Services, accepted: inbox.Accepted) -> None:
         current_app.extensions["connector.enqueue"](accepted.record_id)
         inbox.mark_enqueued(svc.db, accepted.inbox_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the event for the sweeper
-        log.error("record=%s step=enqueue broker unavailable, left for the sweeper: %s",
-                  accepted.record_id, type(exc).__name__)
+        log.error(
+            "record=%s step=enqueue broker unavailable, left for the sweeper: %s",
+            accepted.record_id,
+            type(exc).__name__,
+        )

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from celery import Celery
 
-app = Celery("ml_connector", include=["workers.tasks"])
+app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance"])
 app.config_from_object("celeryconfig")

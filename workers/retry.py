@@ -13,10 +13,15 @@ MAX_DELAY = 600.0
 MAX_RETRIES = 8  # about an hour of trying before a record is marked failed (and can be replayed)
 
 
-def backoff(retries: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY,
-            rand: Callable[[], float] = random.random) -> float:
+def backoff(
+    retries: int,
+    *,
+    base: float = BASE_DELAY,
+    cap: float = MAX_DELAY,
+    rand: Callable[[], float] = random.random,
+) -> float:
     """Seconds to wait before retry number `retries` (0-based): base * 2^n, capped, with 50-100% jitter."""
-    ceiling = min(cap, base * (2 ** retries))
+    ceiling = min(cap, base * (2**retries))
     return ceiling * (0.5 + rand() / 2)
 
 

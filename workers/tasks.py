@@ -19,7 +19,7 @@ from connector.errors import (
 )
 from connector.store import inbox
 from connector.store.locks import held_or_skip
-from connector.sync import grants, invoices, outcomes
+from connector.sync import invoices, outcomes
 from connector.sync.services import Services, services
 from workers.app import app
 from workers.retry import MAX_RETRIES, backoff, rate_limit_delay
@@ -109,11 +109,3 @@ def republish_inbox() -> int:
             inbox.mark_enqueued(svc.db, inbox_id)
             published += 1
     return published
-
-
-@app.task(name="connector.refresh_exact_tokens")
-def refresh_exact_tokens() -> int:
-    """Keep every live grant fresh so that a quiet month does not let the refresh token expire."""
-    svc = services()
-    with held_or_skip(svc.db, "beat:refresh_exact_tokens", ttl=600) as mine:
-        return grants.keep_alive(svc) if mine else 0

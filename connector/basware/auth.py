@@ -102,17 +102,11 @@ class ClientCredentialsAuth(AuthBase):
         basic = HTTPBasicAuth(self.client_id, self._client_secret)
         try:
             if self._session is not None:
-                return self._session.post(
-                    self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout
-                )
+                return self._session.post(self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout)
             with requests.Session() as session:
-                return session.post(
-                    self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout
-                )
+                return session.post(self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise RetriableAPIError(
-                f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM
-            ) from None
+            raise RetriableAPIError(f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM) from None
         except requests.RequestException as exc:
             raise FatalAPIError(f"token request failed ({type(exc).__name__})", system=SYSTEM) from None
 
@@ -125,9 +119,7 @@ def _token_error(response: requests.Response) -> APIError:
     if status == 401:
         return FatalAPIError("invalid client credentials", code="invalid_client", **common)
     if status == 429:
-        return RateLimited(
-            "token endpoint rate limited", retry_at=time.time() + DEFAULT_RETRY_AFTER, **common
-        )
+        return RateLimited("token endpoint rate limited", retry_at=time.time() + DEFAULT_RETRY_AFTER, **common)
     if status >= 500:
         return RetriableAPIError("token endpoint unavailable", body=response.content, **common)
     code = _oauth_error_code(response)

@@ -134,9 +134,7 @@ class BaswareClient:
         response = self._request("GET", f"/v1/vendors/{_segment(code)}")
         payload = _json(response)
         if not isinstance(payload, dict):
-            raise RetriableAPIError(
-                "vendor response is not an object", system=SYSTEM, request_id=_rid(response)
-            )
+            raise RetriableAPIError("vendor response is not an object", system=SYSTEM, request_id=_rid(response))
         return payload
 
     def list_vendors(self, last_updated: str | None = None) -> Iterator[dict[str, Any]]:
@@ -188,9 +186,7 @@ class BaswareClient:
             raise _api_error(response)
         return response
 
-    def _send(
-        self, method: str, url: str, params: Any, headers: dict[str, str] | None, body: Any
-    ) -> requests.Response:
+    def _send(self, method: str, url: str, params: Any, headers: dict[str, str] | None, body: Any) -> requests.Response:
         all_headers = {"Accept": "application/json", REQUEST_ID_HEADER: str(uuid.uuid4()), **(headers or {})}
         data = None
         if body is not None:
@@ -209,9 +205,7 @@ class BaswareClient:
             response.close()
             location = urljoin(response.url, response.headers["Location"])
             headers = {"Accept": "application/json", REQUEST_ID_HEADER: str(uuid.uuid4())}
-            response = self._call(
-                "GET", location, headers=headers, auth=_NoAuthorization(), allow_redirects=False
-            )
+            response = self._call("GET", location, headers=headers, auth=_NoAuthorization(), allow_redirects=False)
         response.history = chain
         return response
 
@@ -225,9 +219,7 @@ class BaswareClient:
                 f"{method} {_path_of(url)} failed: {type(exc).__name__}", system=SYSTEM, request_id=request_id
             ) from None
         except requests.RequestException as exc:
-            raise FatalAPIError(
-                f"{method} {_path_of(url)} failed: {type(exc).__name__}", system=SYSTEM
-            ) from None
+            raise FatalAPIError(f"{method} {_path_of(url)} failed: {type(exc).__name__}", system=SYSTEM) from None
 
 
 def _api_error(response: requests.Response) -> APIError:

@@ -106,9 +106,7 @@ def load_invoice(data: dict[str, Any], cost_unit_field: str | None = "projectCod
     return Invoice(rows=rows, tax_sum=tax_sum, **loaded)
 
 
-def _coding_row(
-    position: int, row: dict[str, Any], raw: dict[str, Any], cost_unit_field: str | None
-) -> CodingRow:
+def _coding_row(position: int, row: dict[str, Any], raw: dict[str, Any], cost_unit_field: str | None) -> CodingRow:
     # rowIndex is optional in Basware; fall back to the 1-based position so every row can be named in errors.
     row_index = row.pop("row_index")
     cost_unit = raw.get(cost_unit_field) if cost_unit_field else None
@@ -140,9 +138,7 @@ class _AccountSchema(_Base):
     identifiers = fields.List(
         fields.Nested(_IdentifierSchema), data_key="financialAccountIdentifiers", load_default=list
     )
-    institution = fields.Nested(
-        _IdentifierSchema, data_key="financialInstitution", load_default=None, allow_none=True
-    )
+    institution = fields.Nested(_IdentifierSchema, data_key="financialInstitution", load_default=None, allow_none=True)
 
 
 class _PaymentMeansSchema(_Base):
@@ -156,18 +152,14 @@ class VendorSchema(_Base):
     identifiers = fields.List(fields.Nested(_IdentifierSchema), load_default=list)
     addresses = fields.List(fields.Nested(_AddressSchema), load_default=list)
     contacts = fields.List(fields.Nested(_ContactSchema), load_default=list)
-    payment_means = fields.List(
-        fields.Nested(_PaymentMeansSchema), data_key="paymentMeans", load_default=list
-    )
+    payment_means = fields.List(fields.Nested(_PaymentMeansSchema), data_key="paymentMeans", load_default=list)
 
 
 def load_vendor(data: dict[str, Any]) -> Vendor:
     """A `Vendor` from a VendorEntity: VAT id, default address, first e-mail, first IBAN and its BIC."""
     label = data.get("vendorCode") if isinstance(data, dict) else None
     loaded = _load(VendorSchema(), data, f"Basware vendor {label or '(no vendorCode)'}")
-    address = next((a for a in loaded["addresses"] if a["default"]), None) or next(
-        iter(loaded["addresses"]), {}
-    )
+    address = next((a for a in loaded["addresses"] if a["default"]), None) or next(iter(loaded["addresses"]), {})
     iban, bic = _bank_account(loaded["payment_means"])
     return Vendor(
         code=loaded["code"],
@@ -198,11 +190,7 @@ def _bank_account(payment_means: list[dict[str, Any]]) -> tuple[str | None, str 
     for means in ordered:
         for account in means["accounts"]:
             iban = next(
-                (
-                    i["id"]
-                    for i in account["identifiers"]
-                    if (i["scheme_id"] or "").upper() == "IBAN" and i["id"]
-                ),
+                (i["id"] for i in account["identifiers"] if (i["scheme_id"] or "").upper() == "IBAN" and i["id"]),
                 None,
             )
             if iban:

@@ -85,9 +85,7 @@ class ExactOAuth:
 
     def refresh(self, refresh_token: str) -> ExactTokens:
         """Trade the current refresh token for new tokens; the old refresh token dies at once."""
-        return self._token_request(
-            {"grant_type": "refresh_token", "refresh_token": refresh_token}, refreshing=True
-        )
+        return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token}, refreshing=True)
 
     def close(self) -> None:
         """Close the HTTP session if this object created it."""
@@ -107,9 +105,7 @@ class ExactOAuth:
                 self.token_url, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise RetriableAPIError(
-                f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM
-            ) from None
+            raise RetriableAPIError(f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM) from None
         body = _json_or_none(response)
         tokens = self._tokens_from(body)
         if tokens is not None:

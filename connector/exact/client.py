@@ -298,9 +298,7 @@ def _error_text(content: bytes) -> str:
 
 def _query(**options: Any) -> str:
     """`$option=value` pairs, percent-encoded (spaces as %20, which every OData server reads)."""
-    parts = [
-        f"${name}={quote(str(value), safe=',()')}" for name, value in options.items() if value is not None
-    ]
+    parts = [f"${name}={quote(str(value), safe=',()')}" for name, value in options.items() if value is not None]
     return "&".join(parts)
 
 

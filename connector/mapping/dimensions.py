@@ -37,7 +37,9 @@ def percent_key(percent: Decimal) -> str:
     return text
 
 
-def plan_lines(invoice: Invoice, master: MasterData, mapping: Mapping) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def plan_lines(
+    invoice: Invoice, master: MasterData, mapping: Mapping
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Exact purchase entry lines for the invoice, and every problem found on the way (empty when clean)."""
     lines: list[dict[str, Any]] = []
     problems: list[dict[str, Any]] = []
@@ -53,11 +55,27 @@ def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list
     code = mapping.get(("journal", journal), journal)
     found = master.journals.get(code)
     if found is None:
-        return [_problem(None, "journal", journal, code, f"journal {code} does not exist in Exact division "
-                         f"{master.division}", _close(code, master.journals))]
+        return [
+            _problem(
+                None,
+                "journal",
+                journal,
+                code,
+                f"journal {code} does not exist in Exact division {master.division}",
+                _close(code, master.journals),
+            )
+        ]
     if int(found.get("Type") or 0) != PURCHASE_JOURNAL_TYPE:
-        return [_problem(None, "journal", journal, code, f"journal {code} is not a purchase journal",
-                         [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE])]
+        return [
+            _problem(
+                None,
+                "journal",
+                journal,
+                code,
+                f"journal {code} is not a purchase journal",
+                [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE],
+            )
+        ]
     return []
 
 
@@ -101,34 +119,69 @@ def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: 
     code = mapping.get(("gl_account", row.account_code), row.account_code)
     found = master.gl_accounts.get(code)
     if found is None:
-        problems.append(_problem(row.row_index, "gl_account", row.account_code, code,
-                                 f"GL account {code} does not exist in Exact division {master.division}",
-                                 _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")})))
+        problems.append(
+            _problem(
+                row.row_index,
+                "gl_account",
+                row.account_code,
+                code,
+                f"GL account {code} does not exist in Exact division {master.division}",
+                _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")}),
+            )
+        )
         return None
     if found.get("IsBlocked"):
-        problems.append(_problem(row.row_index, "gl_account", row.account_code, code,
-                                 f"GL account {code} is blocked in Exact",
-                                 _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")})))
+        problems.append(
+            _problem(
+                row.row_index,
+                "gl_account",
+                row.account_code,
+                code,
+                f"GL account {code} is blocked in Exact",
+                _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")}),
+            )
+        )
         return None
     return str(found["ID"])
 
 
 def _dimension(
-    row: CodingRow, kind: str, source: str, table: dict[str, dict[str, Any]], label: str,
-    entry_date: date, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]],
+    row: CodingRow,
+    kind: str,
+    source: str,
+    table: dict[str, dict[str, Any]],
+    label: str,
+    entry_date: date,
+    master: MasterData,
+    mapping: Mapping,
+    problems: list[dict[str, Any]],
 ) -> str | None:
     code = mapping.get((kind, source), source)
     found = table.get(code)
     if found is None:
-        problems.append(_problem(row.row_index, kind, source, code,
-                                 f"{label} {code} does not exist in Exact division {master.division}",
-                                 _close(code, table)))
+        problems.append(
+            _problem(
+                row.row_index,
+                kind,
+                source,
+                code,
+                f"{label} {code} does not exist in Exact division {master.division}",
+                _close(code, table),
+            )
+        )
         return None
     ended = found.get("EndDate")
     if isinstance(ended, date) and ended <= entry_date:
-        problems.append(_problem(row.row_index, kind, source, code,
-                                 f"{label} {code} ended on {ended.isoformat()}, before the invoice date "
-                                 f"{entry_date.isoformat()}", _close(code, table)))
+        problems.append(
+            _problem(
+                row.row_index,
+                kind,
+                source,
+                code,
+                f"{label} {code} ended on {ended.isoformat()}, before the invoice date {entry_date.isoformat()}",
+                _close(code, table),
+            )
+        )
         return None
     return code
 
@@ -136,29 +189,58 @@ def _dimension(
 def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
     source = row.tax_code or (percent_key(row.tax_percent) if row.tax_percent is not None else None)
     if source is None:
-        problems.append(_problem(row.row_index, "vat_code", None, None,
-                                 "the coding row has neither a tax code nor a tax percentage", []))
+        problems.append(
+            _problem(
+                row.row_index,
+                "vat_code",
+                None,
+                None,
+                "the coding row has neither a tax code nor a tax percentage",
+                [],
+            )
+        )
         return None
     code = mapping.get(("vat_code", source))
     if code is None:
-        problems.append(_problem(row.row_index, "vat_code", source, None,
-                                 f"no VAT mapping for Basware tax {source}; add a vat_code mapping",
-                                 _vat_suggestions(row.tax_percent, master)))
+        problems.append(
+            _problem(
+                row.row_index,
+                "vat_code",
+                source,
+                None,
+                f"no VAT mapping for Basware tax {source}; add a vat_code mapping",
+                _vat_suggestions(row.tax_percent, master),
+            )
+        )
         return None
     found = master.vat_codes.get(code)
     if found is None or found.get("IsBlocked"):
         state = "does not exist" if found is None else "is blocked"
-        problems.append(_problem(row.row_index, "vat_code", source, code,
-                                 f"VAT code {code} {state} in Exact division {master.division}",
-                                 _vat_suggestions(row.tax_percent, master)))
+        problems.append(
+            _problem(
+                row.row_index,
+                "vat_code",
+                source,
+                code,
+                f"VAT code {code} {state} in Exact division {master.division}",
+                _vat_suggestions(row.tax_percent, master),
+            )
+        )
         return None
     if row.tax_percent is not None:
         exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
         if exact_percent.normalize() != row.tax_percent.normalize():
-            problems.append(_problem(row.row_index, "vat_code", source, code,
-                                     f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
-                                     f"line says {percent_key(row.tax_percent)}%",
-                                     _vat_suggestions(row.tax_percent, master)))
+            problems.append(
+                _problem(
+                    row.row_index,
+                    "vat_code",
+                    source,
+                    code,
+                    f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
+                    f"line says {percent_key(row.tax_percent)}%",
+                    _vat_suggestions(row.tax_percent, master),
+                )
+            )
             return None
     return code
 
@@ -167,8 +249,10 @@ def _vat_suggestions(percent: Decimal | None, master: MasterData) -> list[str]:
     if percent is None:
         return []
     return [
-        code for code, vat in master.vat_codes.items()
-        if not vat.get("IsBlocked") and (Decimal(str(vat.get("Percentage") or 0)) * 100).normalize() == percent.normalize()
+        code
+        for code, vat in master.vat_codes.items()
+        if not vat.get("IsBlocked")
+        and (Decimal(str(vat.get("Percentage") or 0)) * 100).normalize() == percent.normalize()
     ]
 
 
@@ -179,5 +263,11 @@ def _close(code: str, table: dict[str, Any]) -> list[str]:
 def _problem(
     row: int | None, kind: str, basware: str | None, mapped: str | None, text: str, suggestions: list[str]
 ) -> dict[str, Any]:
-    return {"row": row, "field": kind, "basware_code": basware, "mapped_code": mapped, "problem": text,
-            "suggestions": suggestions}
+    return {
+        "row": row,
+        "field": kind,
+        "basware_code": basware,
+        "mapped_code": mapped,
+        "problem": text,
+        "suggestions": suggestions,
+    }

@@ -22,9 +22,13 @@ def total_problems(invoice: Invoice) -> list[dict[str, Any]]:
     net = sum((row.net for row in invoice.rows), Decimal("0"))
     tax = sum((row.tax for row in invoice.rows), Decimal("0"))
     if net != invoice.net_sum:
-        problems.append(_problem(None, f"the lines' net amounts add up to {net}, the invoice net total is {invoice.net_sum}"))
+        problems.append(
+            _problem(None, f"the lines' net amounts add up to {net}, the invoice net total is {invoice.net_sum}")
+        )
     if tax != invoice.tax_sum:
-        problems.append(_problem(None, f"the lines' VAT amounts add up to {tax}, the invoice VAT total is {invoice.tax_sum}"))
+        problems.append(
+            _problem(None, f"the lines' VAT amounts add up to {tax}, the invoice VAT total is {invoice.tax_sum}")
+        )
     if invoice.net_sum + invoice.tax_sum != invoice.gross_sum:
         problems.append(
             _problem(

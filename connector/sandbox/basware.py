@@ -287,9 +287,7 @@ class BaswareSandbox:
             self.subscriptions.append(subscription)
         return {key: value for key, value in subscription.items() if key != "webhookAuthenticationToken"}
 
-    def notify(
-        self, invoice_id: str, *, task_id: str | None = None, task_type: str = "AccountingDocuments"
-    ) -> int:
+    def notify(self, invoice_id: str, *, task_id: str | None = None, task_type: str = "AccountingDocuments") -> int:
         """Send a signed notification to matching subscribers; the worst HTTP status (0 = unreachable).
 
         `task_type="AccoutingDocuments"` reproduces the misspelling in Basware's own example payload.
@@ -308,24 +306,16 @@ class BaswareSandbox:
             "expirationTime": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         body = jsonutil.dumps(payload).encode("utf-8")
-        return self._broadcast(
-            "AccountingDocuments", sub_type, lambda sub: self._deliver(sub, body, signed=True)
-        )
+        return self._broadcast("AccountingDocuments", sub_type, lambda sub: self._deliver(sub, body, signed=True))
 
     def notify_raw(self, body: bytes, headers: dict[str, str] | None = None) -> int:
         """POST exact bytes and headers (unsigned unless the headers sign them) to every subscriber."""
-        return self._broadcast(
-            None, None, lambda sub: self._deliver(sub, body, signed=False, headers=headers)
-        )
+        return self._broadcast(None, None, lambda sub: self._deliver(sub, body, signed=False, headers=headers))
 
     # -- internals shared by Python and HTTP ----------------------------------------------------------------
 
     def _now_iso(self) -> str:
-        return (
-            datetime.fromtimestamp(self.clock(), UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z")
-        )
+        return datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def _touch(self, entity: dict[str, Any]) -> dict[str, Any]:
         """Stamp lastUpdated and a new sequence number (the paging key): call with the lock held."""
@@ -333,15 +323,12 @@ class BaswareSandbox:
         entity["_seq"] = next(self._seq)
         return entity
 
-    def _broadcast(
-        self, task_type: str | None, sub_type: str | None, send: Callable[[dict[str, Any]], int]
-    ) -> int:
+    def _broadcast(self, task_type: str | None, sub_type: str | None, send: Callable[[dict[str, Any]], int]) -> int:
         with self.lock:
             targets = [
                 sub
                 for sub in self.subscriptions
-                if task_type is None
-                or (sub["taskType"] == task_type and sub["taskSubType"] in ("All", sub_type))
+                if task_type is None or (sub["taskType"] == task_type and sub["taskSubType"] in ("All", sub_type))
             ]
         if not targets:
             raise SandboxError(f"no subscription for {task_type or 'any task type'}")
@@ -470,13 +457,9 @@ class BaswareSandbox:
             self.token_calls += 1
         grant_type, scope = request.form.get("grant_type"), request.form.get("scope")
         if not grant_type:
-            return json_response(
-                {"error": "invalid_request", "error_description": "grant_type field required"}, 400
-            )
+            return json_response({"error": "invalid_request", "error_description": "grant_type field required"}, 400)
         if not scope:
-            return json_response(
-                {"error": "invalid_request", "error_description": "scope field required"}, 400
-            )
+            return json_response({"error": "invalid_request", "error_description": "scope field required"}, 400)
         if not self._is_client(request.authorization):
             return json_response({"error": "invalid_client"}, 401)
         if grant_type != "client_credentials":
@@ -501,9 +484,7 @@ class BaswareSandbox:
             with self.lock:
                 cursor = self._cursors.get(token)
             if cursor is None or cursor[:2] != (request.path, query):
-                return error_list(
-                    "PARAMETER_VALIDATION_ERROR", "invalid continuation token for this query", 400
-                )
+                return error_list("PARAMETER_VALIDATION_ERROR", "invalid continuation token for this query", 400)
             after = cursor[2]
         remaining = [item for item in items if item["_seq"] > after]
         page = remaining[:page_size]
@@ -544,9 +525,7 @@ class BaswareSandbox:
 
     def _list_invoices(self) -> Response:
         if "processingStatus" in request.args:
-            return error_list(
-                "PARAMETER_VALIDATION_ERROR", "use ProcessingStatus on accountingDocuments", 400
-            )
+            return error_list("PARAMETER_VALIDATION_ERROR", "use ProcessingStatus on accountingDocuments", 400)
         size = self._page_size(100)
         if size is None:
             return error_list("PARAMETER_VALIDATION_ERROR", "pageSize must be 1-100", 400)
@@ -582,9 +561,7 @@ class BaswareSandbox:
                 and self.clock() < stored[2]
             )
             if not valid or stored is None:
-                return Response(
-                    "<Error><Code>AccessDenied</Code></Error>", status=403, mimetype="application/xml"
-                )
+                return Response("<Error><Code>AccessDenied</Code></Error>", status=403, mimetype="application/xml")
             del self._objects[object_id]
         return Response(stored[1], mimetype="application/json")
 
@@ -595,9 +572,7 @@ class BaswareSandbox:
                 return json_response({"message": "Not Found"}, 404)
             doc = stored["doc"]
             if doc["processingStatus"] not in WAITING:
-                return error_list(
-                    "METHOD_NOT_ALLOWED", "invoice can be acknowledged only once", 405, "BUSINESS"
-                )
+                return error_list("METHOD_NOT_ALLOWED", "invoice can be acknowledged only once", 405, "BUSINESS")
             doc["processingStatus"] = IN_PROGRESS[doc["processingStatus"]]
             stored["acknowledged"] += 1
             self._touch(doc)
@@ -648,9 +623,7 @@ class BaswareSandbox:
         except ValueError:
             body = None
         required = ("taskType", "subscriptionType", "notificationWebhookURL", "webhookAuthenticationToken")
-        if not isinstance(body, list) or not all(
-            isinstance(s, dict) and all(s.get(k) for k in required) for s in body
-        ):
+        if not isinstance(body, list) or not all(isinstance(s, dict) and all(s.get(k) for k in required) for s in body):
             return _subscription_error(f"an array of subscriptions with {', '.join(required)} is required")
         created = []
         for sub in body:
@@ -670,9 +643,7 @@ class BaswareSandbox:
 
     def _list_subscriptions(self) -> Response:
         with self.lock:
-            public = [
-                {k: v for k, v in s.items() if k != "webhookAuthenticationToken"} for s in self.subscriptions
-            ]
+            public = [{k: v for k, v in s.items() if k != "webhookAuthenticationToken"} for s in self.subscriptions]
         return json_response({"subscriptions": public})
 
     # -- /_sandbox admin endpoints (no auth: the sandbox listens on loopback only) --------------------------

@@ -928,9 +928,7 @@ class ExactSandbox:
             raise ApiFailure(500, DUPLICATE_MESSAGE)
         entry_id = str(uuid.uuid4())
         now = self._now_dt()
-        header.update(
-            EntryID=entry_id, Status=STATUS_OPEN, Division=division.number, Created=now, Modified=now
-        )
+        header.update(EntryID=entry_id, Status=STATUS_OPEN, Division=division.number, Created=now, Modified=now)
         header["EntryNumber"] = self._next_entry_number(division, header["Journal"])
         header[LINES_NAV] = [dict(line, EntryID=entry_id) for line in lines]
         entries.append(header)
@@ -944,9 +942,7 @@ class ExactSandbox:
         if row["Status"] != STATUS_OPEN:
             raise ApiFailure(500, "This entry has been processed and can no longer be changed.")
         merged = {name: row.get(name) for name in ENTRY_HEADER}
-        merged["PurchaseEntryLines"] = [
-            {name: line.get(name) for name in LINE_WRITABLE} for line in row[LINES_NAV]
-        ]
+        merged["PurchaseEntryLines"] = [{name: line.get(name) for name in LINE_WRITABLE} for line in row[LINES_NAV]]
         merged.update(_json_body())
         header, lines = self._validated_entry(division, merged, row)
         row.update(header, Modified=self._now_dt())
@@ -1154,9 +1150,7 @@ _CENT = Decimal("0.01")
 
 def _lookup(division: Division, path: str, field_name: str, value: Any) -> dict[str, Any] | None:
     wanted = str(value).strip().lower()
-    return next(
-        (row for row in division.tables[path] if str(row[field_name]).strip().lower() == wanted), None
-    )
+    return next((row for row in division.tables[path] if str(row[field_name]).strip().lower() == wanted), None)
 
 
 def _check_journal(division: Division, code: Any, problems: list[str]) -> str | None:
@@ -1198,9 +1192,7 @@ def _check_lines(division: Division, lines: Any, entry_date: datetime, problems:
     return checked
 
 
-def _check_line(
-    division: Division, line: dict, number: int, entry_date: datetime, problems: list[str]
-) -> dict:
+def _check_line(division: Division, line: dict, number: int, entry_date: datetime, problems: list[str]) -> dict:
     unknown = set(line) - LINE_WRITABLE
     if unknown:
         raise ApiFailure(400, f"Property '{sorted(unknown)[0]}' does not exist on type 'PurchaseEntryLine'.")

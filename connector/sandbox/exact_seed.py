@@ -87,9 +87,7 @@ def seed_division(division: int, now: datetime) -> dict[str, list[dict[str, Any]
 
 
 def _gl_accounts(division: int, now: datetime) -> list[dict[str, Any]]:
-    rows = [
-        _gl_row(division, code, f"Costs {code}", 110, code == BLOCKED_GL_CODE, now) for code in SEED_GL_CODES
-    ]
+    rows = [_gl_row(division, code, f"Costs {code}", 110, code == BLOCKED_GL_CODE, now) for code in SEED_GL_CODES]
     rows.append(_gl_row(division, CREDITORS_GL_CODE, "Creditors", 22, False, now))
     return rows
 

@@ -16,7 +16,9 @@ def load(db: Database, tenant_id: int, division: int, kind: str) -> tuple[float,
     with db.begin() as conn:
         row = conn.execute(
             sa.select(master_data.c.fetched_at, master_data.c.payload).where(
-                master_data.c.tenant_id == tenant_id, master_data.c.division == division, master_data.c.kind == kind
+                master_data.c.tenant_id == tenant_id,
+                master_data.c.division == division,
+                master_data.c.kind == kind,
             )
         ).first()
     return None if row is None else (row.fetched_at, jsonutil.loads(row.payload))
@@ -28,7 +30,11 @@ def save(db: Database, tenant_id: int, division: int, kind: str, rows: list[dict
     with db.begin() as conn:
         done = conn.execute(
             master_data.update()
-            .where(master_data.c.tenant_id == tenant_id, master_data.c.division == division, master_data.c.kind == kind)
+            .where(
+                master_data.c.tenant_id == tenant_id,
+                master_data.c.division == division,
+                master_data.c.kind == kind,
+            )
             .values(fetched_at=time.time(), payload=payload)
         ).rowcount
         if not done:

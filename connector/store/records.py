@@ -128,7 +128,13 @@ def try_lock(db: Database, record_id: int, owner: str, ttl: float, now: float | 
         taken = conn.execute(
             records.update()
             .where(records.c.id == record_id)
-            .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now, records.c.locked_by == owner))
+            .where(
+                sa.or_(
+                    records.c.locked_until.is_(None),
+                    records.c.locked_until < now,
+                    records.c.locked_by == owner,
+                )
+            )
             .values(locked_by=owner, locked_until=now + ttl)
         ).rowcount
     return bool(taken)

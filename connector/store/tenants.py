@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from connector.basware.regions import BASWARE_BASE_URLS
 from connector.crypto import SecretBox
 from connector.errors import ConfigurationError
 from connector.exact.regions import EXACT_BASE_URLS
-from connector.basware.regions import BASWARE_BASE_URLS
 from connector.store.db import Database, row_dict, tenants
 
 SECRET_FIELDS = ("exact_client_secret", "basware_client_secret", "webhook_secret")

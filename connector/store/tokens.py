@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -58,9 +57,7 @@ class DbTokenStore:
             else:
                 conn.execute(exact_tokens.update().where(exact_tokens.c.tenant_id == self.tenant_id).values(**values))
             conn.execute(
-                tenants.update()
-                .where(tenants.c.id == self.tenant_id)
-                .values(grant_status="active", grant_reason=None)
+                tenants.update().where(tenants.c.id == self.tenant_id).values(grant_status="active", grant_reason=None)
             )
 
     @contextmanager
@@ -72,9 +69,7 @@ class DbTokenStore:
     def mark_dead(self, reason: str) -> None:
         with self.db.begin() as conn:
             conn.execute(
-                tenants.update()
-                .where(tenants.c.id == self.tenant_id)
-                .values(grant_status="dead", grant_reason=reason)
+                tenants.update().where(tenants.c.id == self.tenant_id).values(grant_status="dead", grant_reason=reason)
             )
         audit.record(self.db, tenant_id=self.tenant_id, step="exact_auth", event="grant_dead", message=reason)
 
@@ -107,5 +102,3 @@ def reencrypt_tokens(db: Database, box: SecretBox) -> int:
             )
             count += 2
     return count
-
-

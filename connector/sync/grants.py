@@ -45,8 +45,13 @@ def complete_consent(svc: Services, tenant: Tenant, code: str, division: int | N
     client = ExactClient(base, TokenManager(svc.exact_oauth(tenant), store))
     chosen = division if division is not None else client.current_division()
     tenants.update_tenant(svc.db, tenant.id, exact_division=chosen)
-    audit.record(svc.db, tenant_id=tenant.id, step="exact_auth", event="consented",
-                 message=f"Exact Online consent stored; division {chosen}")
+    audit.record(
+        svc.db,
+        tenant_id=tenant.id,
+        step="exact_auth",
+        event="consented",
+        message=f"Exact Online consent stored; division {chosen}",
+    )
     return chosen
 
 

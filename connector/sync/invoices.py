@@ -60,11 +60,19 @@ def fetch(svc: Services, record_id: int) -> None:
     records.update(svc.db, record_id, document=document, step="fetched")
     invoice = load_invoice(document)
     records.update(
-        svc.db, record_id, reference=invoice.invoice_number, supplier=invoice.supplier_name,
-        gross=str(invoice.gross_sum), currency=invoice.currency,
+        svc.db,
+        record_id,
+        reference=invoice.invoice_number,
+        supplier=invoice.supplier_name,
+        gross=str(invoice.gross_sum),
+        currency=invoice.currency,
     )
     audit.record(
-        svc.db, tenant_id=tenant.id, record_id=record_id, step="fetch", event="fetched",
+        svc.db,
+        tenant_id=tenant.id,
+        record_id=record_id,
+        step="fetch",
+        event="fetched",
         message=f"invoice {invoice.invoice_number} from {invoice.supplier_name}, {invoice.currency} "
         f"{invoice.gross_sum}, {len(invoice.rows)} coding rows"
         + ("" if newly else " (already acknowledged in Basware)"),
@@ -82,7 +90,11 @@ def map_vendor(svc: Services, record_id: int) -> None:
     plan = dict(record.plan or {}, supplier=supplier)
     records.update(svc.db, record_id, plan=plan, step="vendor_mapped")
     audit.record(
-        svc.db, tenant_id=tenant.id, record_id=record_id, step="map_vendor", event=f"vendor_{supplier['how']}",
+        svc.db,
+        tenant_id=tenant.id,
+        record_id=record_id,
+        step="map_vendor",
+        event=f"vendor_{supplier['how']}",
         message=f"Basware supplier {invoice.supplier_code} ({invoice.supplier_name}) is Exact supplier "
         f"{supplier['Code'] or supplier['ID']} (matched by {supplier['how']})",
         detail={"supplier": supplier},
@@ -101,26 +113,47 @@ def validate(svc: Services, record_id: int) -> None:
     lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table, max_age=None)
     if problems and any(p["field"] != "amounts" for p in problems):
         # A code missing from the cache may have been created in Exact since: look once more.
-        lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table,
-                                 max_age=MISS_REFRESH_AGE)
+        lines, problems = _check(
+            svc, tenant.id, exact, invoice, tenant.purchase_journal, table, max_age=MISS_REFRESH_AGE
+        )
     if problems:
         count = len(problems)
-        raise RecordBlocked(f"{count} problem{'s' if count > 1 else ''}: " + "; ".join(_line_text(p) for p in problems),
-                            problems)
+        raise RecordBlocked(
+            f"{count} problem{'s' if count > 1 else ''}: " + "; ".join(_line_text(p) for p in problems),
+            problems,
+        )
     journal = table.get(("journal", tenant.purchase_journal), tenant.purchase_journal)
     plan = dict(record.plan or {}, lines=lines, journal=journal)
     records.update(svc.db, record_id, plan=plan, step="validated")
-    audit.record(svc.db, tenant_id=tenant.id, record_id=record_id, step="validate", event="validated",
-                 message=f"{len(lines)} lines mapped and checked in Exact division {exact.division}")
+    audit.record(
+        svc.db,
+        tenant_id=tenant.id,
+        record_id=record_id,
+        step="validate",
+        event="validated",
+        message=f"{len(lines)} lines mapped and checked in Exact division {exact.division}",
+    )
 
 
-def _check(svc: Services, tenant_id: int, exact: Any, invoice: Invoice, journal: str,
-           table: dimensions.Mapping, *, max_age: float | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _check(
+    svc: Services,
+    tenant_id: int,
+    exact: Any,
+    invoice: Invoice,
+    journal: str,
+    table: dimensions.Mapping,
+    *,
+    max_age: float | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     kwargs = {} if max_age is None else {"max_age": max_age}
     _age, master = load_master(svc.db, tenant_id, exact, **kwargs)
     lines, problems = dimensions.plan_lines(invoice, master, table)
-    problems = (money.total_problems(invoice) + dimensions.journal_problems(journal, master, table)
-                + dimensions.currency_problems(invoice.currency) + problems)
+    problems = (
+        money.total_problems(invoice)
+        + dimensions.journal_problems(journal, master, table)
+        + dimensions.currency_problems(invoice.currency)
+        + problems
+    )
     return lines, problems
 
 
@@ -133,8 +166,10 @@ def _line_text(problem: dict[str, Any]) -> str:
 def entry_payload(record: Record, invoice: Invoice) -> dict[str, Any]:
     """The Exact PurchaseEntry body for a validated record; amounts are Basware's, unchanged."""
     plan = record.plan or {}
-    lines = [{key: (Decimal(str(value)) if key in ("AmountFC", "VATAmountFC") else value)
-              for key, value in line.items()} for line in plan["lines"]]
+    lines = [
+        {key: (Decimal(str(value)) if key in ("AmountFC", "VATAmountFC") else value) for key, value in line.items()}
+        for line in plan["lines"]
+    ]
     payload: dict[str, Any] = {
         "Journal": plan["journal"],
         "Supplier": plan["supplier"]["ID"],
@@ -179,10 +214,22 @@ def _write_locked(svc: Services, record: Record) -> None:
         records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
         entry = exact.create_purchase_entry(payload)
     number = str(entry.get("EntryNumber") or "")
-    records.update(svc.db, record.id, status="written", step="written", exact_id=str(entry["EntryID"]),
-                   exact_number=number, reason=None, problems=None)
+    records.update(
+        svc.db,
+        record.id,
+        status="written",
+        step="written",
+        exact_id=str(entry["EntryID"]),
+        exact_number=number,
+        reason=None,
+        problems=None,
+    )
     audit.record(
-        svc.db, tenant_id=tenant.id, record_id=record.id, step="write", event=f"entry_{how}",
+        svc.db,
+        tenant_id=tenant.id,
+        record_id=record.id,
+        step="write",
+        event=f"entry_{how}",
         message=f"purchase entry {number} {how} in Exact division {exact.division} for invoice "
         f"{invoice.invoice_number}, {invoice.currency} {invoice.gross_sum}",
         detail={"entry_id": str(entry["EntryID"]), "entry_number": number},
@@ -194,9 +241,15 @@ def _verify(svc: Services, record: Record, invoice: Invoice, entry: dict[str, An
     # Exact has been reported to drop invalid lines silently; say so loudly if the totals differ.
     amount = entry.get("AmountFC")
     if amount is not None and Decimal(str(amount)) != invoice.gross_sum:
-        audit.record(svc.db, tenant_id=record.tenant_id, record_id=record.id, step="write", event="amount_mismatch",
-                     message=f"Exact shows {amount} for entry {entry.get('EntryNumber')}, Basware gross is "
-                     f"{invoice.gross_sum}: check the entry in Exact")
+        audit.record(
+            svc.db,
+            tenant_id=record.tenant_id,
+            record_id=record.id,
+            step="write",
+            event="amount_mismatch",
+            message=f"Exact shows {amount} for entry {entry.get('EntryNumber')}, Basware gross is "
+            f"{invoice.gross_sum}: check the entry in Exact",
+        )
 
 
 def report(svc: Services, record_id: int) -> None:
@@ -221,16 +274,30 @@ def _report_locked(svc: Services, record: Record) -> None:
         message = f"Not posted in Exact Online: {record.reason or 'blocked'}"
     try:
         svc.basware(tenant).post_transfer_response(
-            record.basware_id, success=outcome == "success", message=message,
+            record.basware_id,
+            success=outcome == "success",
+            message=message,
             voucher_number=record.exact_number if outcome == "success" else None,
         )
     except FatalAPIError as exc:
         # Basware refusing a response (say, the invoice was transferred by hand) changes nothing in Exact:
         # the record keeps its status, and the audit says what Basware answered.
         records.update(svc.db, record.id, reported="refused")
-        audit.record(svc.db, tenant_id=tenant.id, record_id=record.id, step="report", event="report_refused",
-                     message=f"Basware refused the {outcome} response: {exc}")
+        audit.record(
+            svc.db,
+            tenant_id=tenant.id,
+            record_id=record.id,
+            step="report",
+            event="report_refused",
+            message=f"Basware refused the {outcome} response: {exc}",
+        )
         return
     records.update(svc.db, record.id, reported=outcome, step="reported" if outcome == "success" else record.step)
-    audit.record(svc.db, tenant_id=tenant.id, record_id=record.id, step="report", event=f"reported_{outcome}",
-                 message=f"Basware told: {message}"[:500])
+    audit.record(
+        svc.db,
+        tenant_id=tenant.id,
+        record_id=record.id,
+        step="report",
+        event=f"reported_{outcome}",
+        message=f"Basware told: {message}"[:500],
+    )

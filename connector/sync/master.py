@@ -25,8 +25,15 @@ FETCHERS: dict[str, Callable[[ExactClient], list[dict[str, Any]]]] = {
 }
 
 
-def rows(db: Database, tenant_id: int, client: ExactClient, kind: str, fetch: Callable[[], list[dict[str, Any]]],
-         *, max_age: float = MAX_AGE) -> tuple[float, list[dict[str, Any]]]:
+def rows(
+    db: Database,
+    tenant_id: int,
+    client: ExactClient,
+    kind: str,
+    fetch: Callable[[], list[dict[str, Any]]],
+    *,
+    max_age: float = MAX_AGE,
+) -> tuple[float, list[dict[str, Any]]]:
     """Cached rows of one kind, fetched again when older than max_age."""
     cached = master.load(db, tenant_id, client.division, kind)
     if cached is not None and time.time() - cached[0] < max_age:
@@ -36,7 +43,9 @@ def rows(db: Database, tenant_id: int, client: ExactClient, kind: str, fetch: Ca
     return time.time(), fresh
 
 
-def load_master(db: Database, tenant_id: int, client: ExactClient, *, max_age: float = MAX_AGE) -> tuple[float, MasterData]:
+def load_master(
+    db: Database, tenant_id: int, client: ExactClient, *, max_age: float = MAX_AGE
+) -> tuple[float, MasterData]:
     """The division's master data keyed by trimmed code, and the age of its oldest part."""
     oldest = time.time()
     tables: dict[str, dict[str, dict[str, Any]]] = {}

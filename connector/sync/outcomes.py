@@ -13,18 +13,33 @@ def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIEr
     Only a pending record is blocked: a late error from a racing chain never undoes a written one.
     Returns True when the record was blocked now.
     """
-    problems = error.problems if isinstance(error, RecordBlocked) else [
-        {"row": None, "field": error.system, "problem": str(error), "suggestions": []}
-    ]
+    problems = (
+        error.problems
+        if isinstance(error, RecordBlocked)
+        else [{"row": None, "field": error.system, "problem": str(error), "suggestions": []}]
+    )
     reason = str(error)
     record = records.get(svc.db, record_id)
     if record.status != "pending":
-        audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="late_error",
-                     message=f"ignored for a {record.status} record: {reason}")
+        audit.record(
+            svc.db,
+            tenant_id=record.tenant_id,
+            record_id=record_id,
+            step=step,
+            event="late_error",
+            message=f"ignored for a {record.status} record: {reason}",
+        )
         return False
     records.update(svc.db, record_id, status="blocked", reason=reason, problems=problems)
-    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="blocked",
-                 message=reason, detail={"problems": problems})
+    audit.record(
+        svc.db,
+        tenant_id=record.tenant_id,
+        record_id=record_id,
+        step=step,
+        event="blocked",
+        message=reason,
+        detail={"problems": problems},
+    )
     return True
 
 
@@ -34,16 +49,28 @@ def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -
     if record.status != "pending":
         return
     records.update(svc.db, record_id, status="waiting_for_reauth", reason=str(error))
-    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="waiting_for_reauth",
-                 message=str(error))
+    audit.record(
+        svc.db,
+        tenant_id=record.tenant_id,
+        record_id=record_id,
+        step=step,
+        event="waiting_for_reauth",
+        message=str(error),
+    )
 
 
 def fail(svc: Services, record_id: int, step: str, message: str) -> None:
     """Retries are exhausted: mark failed (replayable) with the last error."""
     record = records.get(svc.db, record_id)
     if record.status != "pending":  # e.g. reporting a written record to Basware kept failing
-        audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="gave_up",
-                     message=message)
+        audit.record(
+            svc.db,
+            tenant_id=record.tenant_id,
+            record_id=record_id,
+            step=step,
+            event="gave_up",
+            message=message,
+        )
         return
     records.update(svc.db, record_id, status="failed", reason=message)
     audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="failed", message=message)
@@ -55,6 +82,12 @@ def resume(svc: Services, record_id: int) -> bool:
     if record.status not in ("blocked", "failed", "waiting_for_reauth"):
         return False
     records.update(svc.db, record_id, status="pending", reason=None, problems=None, reported=None)
-    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step="replay", event="replayed",
-                 message=f"replayed from {record.status}; resumes after step {record.step or 'none'}")
+    audit.record(
+        svc.db,
+        tenant_id=record.tenant_id,
+        record_id=record_id,
+        step="replay",
+        event="replayed",
+        message=f"replayed from {record.status}; resumes after step {record.step or 'none'}",
+    )
     return True

@@ -83,8 +83,12 @@ def _one(candidates: list[dict[str, Any]], how: str, code: str) -> dict[str, Any
 
 
 def _chosen(supplier: dict[str, Any], how: str) -> dict[str, Any]:
-    return {"ID": str(supplier["ID"]), "Code": str(supplier.get("Code") or "").strip(),
-            "Name": supplier.get("Name"), "how": how}
+    return {
+        "ID": str(supplier["ID"]),
+        "Code": str(supplier.get("Code") or "").strip(),
+        "Name": supplier.get("Name"),
+        "how": how,
+    }
 
 
 def _create_or_block(svc: Services, tenant: Tenant, exact: ExactClient, invoice: Invoice) -> dict[str, Any]:
@@ -114,5 +118,11 @@ def _basware_vendor(svc: Services, tenant: Tenant, invoice: Invoice) -> Vendor |
 
 
 def _problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
-    return {"row": None, "field": "vendor", "basware_code": code, "mapped_code": mapped, "problem": text,
-            "suggestions": suggestions or []}
+    return {
+        "row": None,
+        "field": "vendor",
+        "basware_code": code,
+        "mapped_code": mapped,
+        "problem": text,
+        "suggestions": suggestions or [],
+    }

@@ -97,9 +97,7 @@ def test_acknowledge_once_then_false(bw: Basware) -> None:
 def test_successful_transfer_response_is_stored_with_the_voucher_number(bw: Basware) -> None:
     [invoice_id] = add_invoices(bw.sandbox, 1)
     bw.client.acknowledge(invoice_id)
-    bw.client.post_transfer_response(
-        invoice_id, success=True, message="Booked in Exact", voucher_number="26700012"
-    )
+    bw.client.post_transfer_response(invoice_id, success=True, message="Booked in Exact", voucher_number="26700012")
     state = bw.sandbox.invoice(invoice_id)
     assert state["processingStatus"] == "Transferred" and state["voucherNumber1"] == "26700012"
     [response] = state["transferResponses"]

@@ -37,9 +37,7 @@ def test_api_calls_need_a_valid_bearer_token(bw: Basware, http: requests.Session
     rid = {"X-BW-REQUEST-ID": str(uuid.uuid4())}
     assert http.get(url, headers=rid).json() == {"message": "Unauthorized"}
     assert http.get(url, headers={**rid, "Authorization": "Bearer made-up"}).status_code == 401
-    assert (
-        http.get(url, headers=api_headers(bw, str(uuid.uuid4()))).status_code == 404
-    )  # authorised, no records
+    assert http.get(url, headers=api_headers(bw, str(uuid.uuid4()))).status_code == 404  # authorised, no records
 
 
 def test_expired_tokens_are_refused(bw: Basware, http: requests.Session) -> None:
@@ -69,8 +67,7 @@ def test_a_continuation_token_only_works_with_the_same_query(bw: Basware, http: 
     headers = {**api_headers(bw, str(uuid.uuid4())), "x-amz-meta-continuationtoken": token}
     assert http.get(url, params={"pageSize": 1}, headers=headers).status_code == 400
     assert [
-        v["vendorCode"]
-        for v in http.get(url, params={"pageSize": 2}, headers=headers).json()["vendorEntities"]
+        v["vendorCode"] for v in http.get(url, params={"pageSize": 2}, headers=headers).json()["vendorEntities"]
     ] == ["S2"]
 
 
@@ -80,19 +77,13 @@ def test_admin_endpoints_drive_the_sandbox(bw: Basware, http: requests.Session) 
         "invoice_number": "INV-77",
         "supplier_code": "S1",
         "supplier_name": "Acme",
-        "rows": [
-            {"account_code": "4000", "tax_code": "V21", "tax_percent": "21", "net": "10.05", "tax": "2.11"}
-        ],
+        "rows": [{"account_code": "4000", "tax_code": "V21", "tax_percent": "21", "net": "10.05", "tax": "2.11"}],
     }
-    created = http.post(
-        admin + "/invoices", data=jsonutil.dumps(body), headers={"Content-Type": "application/json"}
-    )
+    created = http.post(admin + "/invoices", data=jsonutil.dumps(body), headers={"Content-Type": "application/json"})
     invoice_id = created.json()["invoiceId"]
     assert bw.client.get_accounting_document(invoice_id)["grossSum"] == Decimal("12.16")
     http.post(admin + "/faults", json={"error_5xx_count": 1})
-    assert (
-        http.get(bw.server.url + "/v1/vendors", headers=api_headers(bw, str(uuid.uuid4()))).status_code == 503
-    )
+    assert http.get(bw.server.url + "/v1/vendors", headers=api_headers(bw, str(uuid.uuid4()))).status_code == 503
     with webhook_receiver() as receiver:
         http.post(admin + "/subscriptions", json={"url": receiver.url, "secret": "s"})
         assert http.post(f"{admin}/notify/{invoice_id}").json() == {"status": 200}

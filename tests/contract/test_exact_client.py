@@ -265,9 +265,7 @@ def test_faults_can_be_set_over_http(exact: Exact) -> None:
 
 
 def test_an_unreachable_host_is_retriable(exact: Exact) -> None:
-    dead = ExactClient(
-        "http://127.0.0.1:9", exact.tokens, division=DIVISION, session=exact.session, timeout=2
-    )
+    dead = ExactClient("http://127.0.0.1:9", exact.tokens, division=DIVISION, session=exact.session, timeout=2)
     with pytest.raises(RetriableAPIError) as caught:
         dead.journals()
     assert exact.store.load().access_token not in str(caught.value)  # type: ignore[union-attr]

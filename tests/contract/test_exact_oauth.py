@@ -122,9 +122,7 @@ def test_an_api_401_triggers_one_refresh_and_a_retry() -> None:
         old = stored(exact)
         exact.clock.advance(100)
         rotated = exact.oauth.refresh(old.refresh_token)  # revokes the access token still in the store
-        exact.store.save(
-            ExactTokens(old.access_token, rotated.refresh_token, rotated.issued_at, rotated.expires_at)
-        )
+        exact.store.save(ExactTokens(old.access_token, rotated.refresh_token, rotated.issued_at, rotated.expires_at))
         exact.clock.advance(100)
         assert len(exact.client.journals()) == 3
         assert stored(exact).access_token not in (old.access_token, rotated.access_token)

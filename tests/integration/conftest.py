@@ -40,22 +40,50 @@ def celery_app(redis_url: str):  # type: ignore[no-untyped-def]
 
 def worker_environment(pg_url: str, redis_url: str, secret_key: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(CONNECTOR_DATABASE_URL=pg_url, CELERY_BROKER_URL=redis_url, CONNECTOR_SECRET_KEY=secret_key,
-               CONNECTOR_DATA_DIR=str(data_dir))
+    env.update(
+        CONNECTOR_DATABASE_URL=pg_url,
+        CELERY_BROKER_URL=redis_url,
+        CONNECTOR_SECRET_KEY=secret_key,
+        CONNECTOR_DATA_DIR=str(data_dir),
+    )
     return env
 
 
 @pytest.fixture(scope="session")
-def worker(celery_app, pg_url: str, redis_url: str, secret_key: str,  # type: ignore[no-untyped-def]
-           pg_services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def worker(
+    celery_app,
+    pg_url: str,
+    redis_url: str,
+    secret_key: str,  # type: ignore[no-untyped-def]
+    pg_services: Services,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Path]:
     """A real `celery -A workers worker` process on PostgreSQL and Redis; yields its log file."""
     data_dir = tmp_path_factory.mktemp("worker")
     log_path = data_dir / "worker.log"
-    command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "--loglevel", "INFO",
-               "--concurrency", "3", "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"]
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        "3",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"test-{os.getpid()}@%h",
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=worker_environment(pg_url, redis_url, secret_key, data_dir),
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env=worker_environment(pg_url, redis_url, secret_key, data_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_until_ready(celery_app, process, log_path)
         yield log_path

@@ -23,12 +23,32 @@ DIVISION = 100001
 
 
 def _two_line_invoice(number: str) -> dict[str, Any]:
-    return make_invoice(number, "1001", "Acme Supplies BV", [
-        {"account_code": "4010", "cost_center_code": "CC200", "project_code": "CU1", "tax_code": "VAT21",
-         "tax_percent": 21, "net": Decimal("1250.00"), "tax": Decimal("262.50")},
-        {"account_code": "4020", "cost_center_code": "CC300", "tax_code": "VAT9", "tax_percent": 9,
-         "net": Decimal("99.95"), "tax": Decimal("9.00")},
-    ], invoice_date="2026-11-20", due_date="2026-12-20")
+    return make_invoice(
+        number,
+        "1001",
+        "Acme Supplies BV",
+        [
+            {
+                "account_code": "4010",
+                "cost_center_code": "CC200",
+                "project_code": "CU1",
+                "tax_code": "VAT21",
+                "tax_percent": 21,
+                "net": Decimal("1250.00"),
+                "tax": Decimal("262.50"),
+            },
+            {
+                "account_code": "4020",
+                "cost_center_code": "CC300",
+                "tax_code": "VAT9",
+                "tax_percent": 9,
+                "net": Decimal("99.95"),
+                "tax": Decimal("9.00"),
+            },
+        ],
+        invoice_date="2026-11-20",
+        due_date="2026-12-20",
+    )
 
 
 def _entries(sandboxes: Sandboxes, your_ref: str) -> list[dict[str, Any]]:
@@ -36,8 +56,9 @@ def _entries(sandboxes: Sandboxes, your_ref: str) -> list[dict[str, Any]]:
 
 
 def _post(receiver: str, tenant: str, body: bytes) -> int:
-    response = requests.post(f"{receiver}/webhooks/basware/{tenant}", data=body, headers=signed_headers(body),
-                             timeout=30)
+    response = requests.post(
+        f"{receiver}/webhooks/basware/{tenant}", data=body, headers=signed_headers(body), timeout=30
+    )
     return response.status_code
 
 
@@ -62,9 +83,25 @@ def test_signed_notification_becomes_one_exact_entry_equal_to_basware(
     assert _day(entry["EntryDate"]) == date(2026, 11, 20)
     assert _day(entry["DueDate"]) == date(2026, 12, 20)
     lines = sorted(entry["PurchaseEntryLines"], key=lambda line: line["AmountFC"], reverse=True)
-    assert [(ln["GLAccount"], ln.get("CostCenter"), ln.get("CostUnit"), str(ln["VATCode"]).strip(),
-             ln["AmountFC"], ln["VATAmountFC"]) for ln in lines] == [
-        (seed_guid(DIVISION, "GLAccount", "4010"), "CC200", "CU1", "1", Decimal("1250.00"), Decimal("262.50")),
+    assert [
+        (
+            ln["GLAccount"],
+            ln.get("CostCenter"),
+            ln.get("CostUnit"),
+            str(ln["VATCode"]).strip(),
+            ln["AmountFC"],
+            ln["VATAmountFC"],
+        )
+        for ln in lines
+    ] == [
+        (
+            seed_guid(DIVISION, "GLAccount", "4010"),
+            "CC200",
+            "CU1",
+            "1",
+            Decimal("1250.00"),
+            Decimal("262.50"),
+        ),
         (seed_guid(DIVISION, "GLAccount", "4020"), "CC300", None, "2", Decimal("99.95"), Decimal("9.00")),
     ]
     record = records.get(pg_services.db, record_id)
@@ -116,12 +153,31 @@ def test_unknown_gl_account_blocks_before_any_write_and_tells_basware(
 ) -> None:
     tenant = add_tenant(pg_services, sandboxes)
     number = f"INV-{uuid.uuid4().hex[:8]}"
-    invoice_id = sandboxes.basware.add_invoice(make_invoice(number, "1002", "Globex Office Supplies", [
-        {"account_code": "4000", "cost_center_code": "CC100", "tax_code": "VAT21", "tax_percent": 21,
-         "net": Decimal("10.00"), "tax": Decimal("2.10")},
-        {"account_code": "4999", "cost_center_code": "CC100", "tax_code": "VAT21", "tax_percent": 21,
-         "net": Decimal("80.00"), "tax": Decimal("16.80")},
-    ]))
+    invoice_id = sandboxes.basware.add_invoice(
+        make_invoice(
+            number,
+            "1002",
+            "Globex Office Supplies",
+            [
+                {
+                    "account_code": "4000",
+                    "cost_center_code": "CC100",
+                    "tax_code": "VAT21",
+                    "tax_percent": 21,
+                    "net": Decimal("10.00"),
+                    "tax": Decimal("2.10"),
+                },
+                {
+                    "account_code": "4999",
+                    "cost_center_code": "CC100",
+                    "tax_code": "VAT21",
+                    "tax_percent": 21,
+                    "net": Decimal("80.00"),
+                    "tax": Decimal("16.80"),
+                },
+            ],
+        )
+    )
 
     assert _post(receiver, tenant.name, notification(invoice_id)) == 202
 

@@ -83,12 +83,16 @@ def test_a_duplicate_task_id_is_answered_200_and_enqueues_nothing(
     assert _stored(pg_services, tenant) == (1, 1)
 
 
-@pytest.mark.parametrize("header", [
-    None,
-    "",
-    "not-hex-at-all",
-    hmac.new(b"another-secret", b"x", hashlib.sha256).hexdigest(),
-], ids=["missing", "empty", "malformed", "wrong-secret"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "not-hex-at-all",
+        hmac.new(b"another-secret", b"x", hashlib.sha256).hexdigest(),
+    ],
+    ids=["missing", "empty", "malformed", "wrong-secret"],
+)
 def test_a_bad_signature_is_refused_with_401_and_nothing_is_stored(
     url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued, header: str | None
 ) -> None:
@@ -114,11 +118,15 @@ def test_a_body_changed_after_signing_is_refused(url: str, pg_services: Services
     assert _stored(pg_services, tenant) == (0, 0)
 
 
-@pytest.mark.parametrize("encode", [
-    lambda digest: "sha256=" + digest.hex(),
-    lambda digest: digest.hex().upper(),
-    lambda digest: base64.b64encode(digest).decode(),
-], ids=["sha256-prefix", "upper-hex", "base64"])
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda digest: "sha256=" + digest.hex(),
+        lambda digest: digest.hex().upper(),
+        lambda digest: base64.b64encode(digest).decode(),
+    ],
+    ids=["sha256-prefix", "upper-hex", "base64"],
+)
 def test_other_signature_encodings_are_accepted(url: str, tenant: Tenant, encode) -> None:  # type: ignore[no-untyped-def]
     body = notification(f"doc-{uuid.uuid4().hex[:6]}")
     digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).digest()
@@ -195,9 +203,7 @@ def test_when_the_broker_is_down_the_event_is_kept_for_the_sweeper(
     assert len(inbox_row) == 1
 
 
-def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(
-    tmp_path: Path, secret_key: str
-) -> None:
+def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(tmp_path: Path, secret_key: str) -> None:
     svc = Services(make_settings(tmp_path, "postgresql+psycopg2://postgres@127.0.0.1:1/none", secret_key))
     with ServerThread(create_app(svc, enqueue=Enqueued())) as server:
         body = notification("doc-8")

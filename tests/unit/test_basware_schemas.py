@@ -148,9 +148,7 @@ def test_row_index_falls_back_to_position_and_optional_fields_to_none() -> None:
 
 
 def test_credit_note_keeps_its_sign() -> None:
-    invoice = load_invoice(
-        document(netSum=Decimal("-100.00"), taxSum1=Decimal("-21.00"), grossSum=Decimal("-121.00"))
-    )
+    invoice = load_invoice(document(netSum=Decimal("-100.00"), taxSum1=Decimal("-21.00"), grossSum=Decimal("-121.00")))
     assert invoice.is_credit_note and invoice.gross_sum == Decimal("-121.00")
 
 
@@ -235,9 +233,7 @@ def test_vat_scheme_spellings(scheme: str) -> None:
 def test_minimal_vendor_and_first_address_when_none_is_default() -> None:
     entity = {"vendorCode": "S1", "name": "N", "addresses": [{"cityName": "Gent"}, {"cityName": "Brugge"}]}
     vendor = load_vendor(entity)
-    assert (
-        vendor.city == "Gent" and vendor.vat_number is None and vendor.iban is None and vendor.email is None
-    )
+    assert vendor.city == "Gent" and vendor.vat_number is None and vendor.iban is None and vendor.email is None
 
 
 def test_vendor_without_code_or_name_is_blocked() -> None:

@@ -1,0 +1,188 @@
+"""The CLI's commands: each takes the parsed arguments and returns an exit code."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+
+from connector import cli
+from connector.errors import ConnectorError
+from connector.store import tenants, tokens
+
+
+def when(epoch: float | None) -> str:
+    if not epoch:
+        return "-"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    """Create or upgrade the schema."""
+    db = cli.services().db
+    applied = db.upgrade()
+    print(f"database at version {db.current_version()}" + (f" (applied {applied})" if applied else " (up to date)"))
+    return 0
+
+
+def tenant_add(args: argparse.Namespace) -> int:
+    """Register a tenant; secrets are encrypted before they are stored."""
+    svc = cli.services()
+    tenant = tenants.add_tenant(
+        svc.db,
+        svc.box,
+        name=args.name,
+        exact_region=args.exact_region,
+        exact_base_url=args.exact_base_url,
+        exact_client_id=args.exact_client_id,
+        exact_client_secret=args.exact_client_secret,
+        exact_redirect_uri=args.exact_redirect_uri,
+        basware_region=args.basware_region,
+        basware_base_url=args.basware_base_url,
+        basware_client_id=args.basware_client_id,
+        basware_client_secret=args.basware_client_secret,
+        webhook_secret=args.webhook_secret,
+        purchase_journal=args.purchase_journal,
+        auto_create_vendors=args.auto_create_vendors,
+    )
+    print(f"tenant {tenant.name} added; next: ml-connector exact authorize {tenant.name}")
+    return 0
+
+
+def tenant_list(_args: argparse.Namespace) -> int:
+    """One line per tenant."""
+    rows = [
+        (t.name, t.exact_region, t.exact_division or "-", t.basware_region, t.grant_status)
+        for t in tenants.list_tenants(cli.services().db)
+    ]
+    cli.print_table(["tenant", "exact region", "division", "basware region", "grant"], rows)
+    return 0
+
+
+def tenant_show(args: argparse.Namespace) -> int:
+    """Everything about a tenant but its secrets."""
+    svc = cli.services()
+    tenant = tenants.get_tenant(svc.db, args.name)
+    info = tenant.public()
+    health = tokens.token_health(svc.db, tenant.id)
+    info["grant_renewed_at"] = when(health["refreshed_at"])  # type: ignore[arg-type]
+    info["token_calls_today"] = health["token_calls"]
+    info["created_at"] = when(tenant.created_at)
+    for key, value in info.items():
+        print(f"{key:22} {'-' if value is None else value}")
+    return 0
+
+
+def ping(args: argparse.Namespace) -> int:
+    """Call both systems with the stored credentials; 0 only when both answer."""
+    svc = cli.services()
+    tenant = tenants.get_tenant(svc.db, args.name)
+    ok = True
+    try:
+        division = svc.exact(tenant).current_division()
+        print(f"exact:   ok (current division {division}, using {tenant.exact_division})")
+    except ConnectorError as exc:
+        ok = False
+        print(f"exact:   FAILED {exc}")
+    try:
+        svc.basware(tenant).ping()
+        print("basware: ok")
+    except ConnectorError as exc:
+        ok = False
+        print(f"basware: FAILED {exc}")
+    return 0 if ok else 1
+
+
+def health_http(args: argparse.Namespace) -> int:
+    """Exit 0 when the service answers 2xx."""
+    from connector.health import http_ok
+
+    return 0 if http_ok(args.url.rstrip("/") + args.path) else 1
+
+
+def health_beat(args: argparse.Namespace) -> int:
+    """Exit 0 when beat's schedule file is fresh."""
+    from connector.config import load_settings
+    from connector.health import beat_is_alive
+
+    return 0 if beat_is_alive(load_settings().data_dir, args.max_age) else 1
+
+
+def receiver(args: argparse.Namespace) -> int:
+    """Serve the webhook app with Werkzeug (production uses gunicorn)."""
+    from webhook_receiver import create_app
+
+    create_app().run(host=args.host, port=args.port)
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    """The whole flow against the sandboxes."""
+    from connector.demo import run_demo
+
+    return run_demo(clean_invoices=args.invoices)
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    """Serve both sandboxes until interrupted."""
+    from connector.sandbox.standalone import serve
+
+    serve(exact_port=args.exact_port, basware_port=args.basware_port)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this area's sub-commands to the `ml-connector` parser."""
+    db = sub.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
+    db.add_parser("upgrade", help="create or upgrade the schema").set_defaults(handler=db_upgrade)
+
+    tenant = sub.add_parser("tenant", help="register and inspect tenants").add_subparsers(metavar="ACTION")
+    add = tenant.add_parser("add", help="register a tenant")
+    add.add_argument("name")
+    for flag in (
+        "exact-region",
+        "exact-client-id",
+        "exact-client-secret",
+        "exact-redirect-uri",
+        "basware-region",
+        "basware-client-id",
+        "basware-client-secret",
+        "webhook-secret",
+        "purchase-journal",
+    ):
+        add.add_argument(f"--{flag}", required=True)
+    add.add_argument("--exact-base-url")
+    add.add_argument("--basware-base-url")
+    add.add_argument("--auto-create-vendors", action=argparse.BooleanOptionalAction, default=False)
+    add.set_defaults(handler=tenant_add)
+    tenant.add_parser("list", help="list tenants").set_defaults(handler=tenant_list)
+    show = tenant.add_parser("show", help="one tenant, without secrets")
+    show.add_argument("name")
+    show.set_defaults(handler=tenant_show)
+
+    ping = sub.add_parser("ping", help="check both systems with the stored credentials")
+    ping.add_argument("name")
+    ping.set_defaults(handler=ping)
+
+    health = sub.add_parser("health", help="container health checks").add_subparsers(metavar="WHAT")
+    http = health.add_parser("receiver", help="an HTTP service answers (receiver /readyz, Flower /healthcheck)")
+    http.add_argument("--url", default="http://127.0.0.1:8000")
+    http.add_argument("--path", default="/readyz")
+    http.set_defaults(handler=health_http)
+    beat = health.add_parser("beat", help="beat has written its schedule recently")
+    beat.add_argument("--max-age", type=float, default=600.0)
+    beat.set_defaults(handler=health_beat)
+
+    receiver = sub.add_parser("receiver", help="serve the webhook receiver (development server)")
+    receiver.add_argument("--host", default="127.0.0.1")
+    receiver.add_argument("--port", type=int, default=8000)
+    receiver.set_defaults(handler=receiver)
+
+    demo = sub.add_parser("demo", help="run the whole flow against the sandboxes and print the outcome")
+    demo.add_argument("--invoices", type=int, default=6, help="how many clean invoices to send")
+    demo.set_defaults(handler=demo)
+
+    sandbox = sub.add_parser("sandbox", help="serve the Exact Online and Basware sandboxes")
+    sandbox.add_argument("--exact-port", type=int, default=8101)
+    sandbox.add_argument("--basware-port", type=int, default=8102)
+    sandbox.set_defaults(handler=sandbox)

@@ -1,0 +1,97 @@
+"""CLI commands about the Exact grant and secrets at rest: authorize, status, keys."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from connector import cli
+from connector.commands.core import when
+from connector.crypto import generate_key
+from connector.store import records, tenants, tokens
+
+
+def exact_authorize(args: argparse.Namespace) -> int:
+    """Consent: exchange a pasted code, or print the URL and take the callback on the redirect URI."""
+    from connector.consent import wait_for_callback
+    from connector.sync import grants
+
+    svc = cli.services()
+    tenant = tenants.get_tenant(svc.db, args.name)
+    if args.code:
+        code = args.code
+    else:
+        url, state = grants.consent_url(svc, tenant)
+        print(f"Open this URL and log in to Exact Online:\n\n  {url}\n")
+        print(f"Waiting for the callback on {tenant.exact_redirect_uri} ...", flush=True)
+        callback = wait_for_callback(tenant.exact_redirect_uri, timeout=args.timeout)
+        code = grants.code_from_callback(callback, state)
+    division = grants.complete_consent(svc, tenant, code, division=args.division)
+    print(f"tenant {tenant.name} authorized; Exact division {division}")
+    _resume_waiting(svc, tenant.id)
+    return 0
+
+
+def _resume_waiting(svc: Any, tenant_id: int) -> None:
+    waiting = records.list_records(svc.db, tenant_id=tenant_id, status="waiting_for_reauth")
+    if not waiting:
+        return
+    from connector.sync import outcomes
+    from workers.tasks import start_chain
+
+    for record, _name in waiting:
+        if outcomes.resume(svc, record.id):
+            start_chain(record.id)
+    print(f"{len(waiting)} records that waited for consent are on their way again")
+
+
+def status(_args: argparse.Namespace) -> int:
+    """Tenants with grant health and record counts."""
+    svc = cli.services()
+    rows = []
+    for tenant in tenants.list_tenants(svc.db):
+        health = tokens.token_health(svc.db, tenant.id)
+        counts = records.count_by_status(svc.db, tenant.id)
+        grant = tenant.grant_status if tenant.grant_status != "dead" else f"DEAD: {tenant.grant_reason}"
+        rows.append(
+            (
+                tenant.name,
+                grant,
+                when(health["refreshed_at"]),  # type: ignore[arg-type]
+                " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "-",
+            )
+        )
+    cli.print_table(["tenant", "grant", "grant renewed", "records"], rows)
+    return 0
+
+
+def keys_generate(_args: argparse.Namespace) -> int:
+    """Print a new key for CONNECTOR_SECRET_KEY."""
+    print(generate_key())
+    return 0
+
+
+def keys_rotate(_args: argparse.Namespace) -> int:
+    """Re-encrypt every stored secret with the first key of CONNECTOR_SECRET_KEY."""
+    svc = cli.services()
+    count = tenants.reencrypt_secrets(svc.db, svc.box) + tokens.reencrypt_tokens(svc.db, svc.box)
+    print(f"{count} stored secrets re-encrypted with the first key")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this area's sub-commands to the `ml-connector` parser."""
+    exact = sub.add_parser("exact", help="Exact Online grant").add_subparsers(metavar="ACTION")
+    auth = exact.add_parser("authorize", help="consent in a browser, or exchange a pasted code")
+    auth.add_argument("name")
+    auth.add_argument("--code", help="an authorization code pasted from the redirect")
+    auth.add_argument("--division", type=int, help="pin a division instead of the user's current one")
+    auth.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the callback")
+    auth.set_defaults(handler=exact_authorize)
+
+    status = sub.add_parser("status", help="tenants, grant health and record counts")
+    status.set_defaults(handler=status)
+
+    keys = sub.add_parser("keys", help="encryption keys for secrets at rest").add_subparsers(metavar="ACTION")
+    keys.add_parser("generate", help="print a new key").set_defaults(handler=keys_generate)
+    keys.add_parser("rotate", help="re-encrypt stored secrets with the first key").set_defaults(handler=keys_rotate)

@@ -1,0 +1,123 @@
+"""CLI commands for the accounting side: records, their problems and audit trail, replay."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from connector import cli
+from connector.commands.core import when
+from connector.errors import ConfigurationError
+from connector.store import audit, records, tenants
+from connector.store.records import Record
+
+
+def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "tenant": tenant_name,
+        "kind": record.kind,
+        "basware_id": record.basware_id,
+        "status": record.status,
+        "step": record.step,
+        "reference": record.reference,
+        "supplier": record.supplier,
+        "gross": record.gross,
+        "currency": record.currency,
+        "exact_id": record.exact_id,
+        "exact_number": record.exact_number,
+        "reason": record.reason,
+        "problems": record.problems,
+        "updated_at": when(record.updated_at),
+    }
+
+
+def records_list(args: argparse.Namespace) -> int:
+    """Records, filtered by tenant and status; --json for scripts."""
+    svc = cli.services()
+    tenant_id = tenants.get_tenant(svc.db, args.tenant).id if args.tenant else None
+    found = records.list_records(svc.db, tenant_id=tenant_id, status=args.status)
+    if args.json:
+        cli.print_json([_record_json(record, name) for record, name in found])
+        return 0
+    rows = [
+        (
+            r.id,
+            name,
+            r.kind,
+            r.reference or r.basware_id,
+            r.supplier,
+            r.gross,
+            r.status,
+            r.exact_number or (r.reason or "")[:70],
+        )
+        for r, name in found
+    ]
+    cli.print_table(["id", "tenant", "kind", "reference", "supplier", "gross", "status", "exact entry / reason"], rows)
+    return 0
+
+
+def records_show(args: argparse.Namespace) -> int:
+    """One record: its status, every problem per line and its audit trail."""
+    svc = cli.services()
+    record = records.get(svc.db, args.id)
+    tenant = tenants.get_tenant(svc.db, record.tenant_id)
+    trail = audit.entries(svc.db, record_id=record.id)
+    if args.json:
+        cli.print_json(dict(_record_json(record, tenant.name), audit=trail))
+        return 0
+    for key, value in _record_json(record, tenant.name).items():
+        if key != "problems":
+            print(f"{key:13} {'-' if value is None else value}")
+    for problem in record.problems or []:
+        where = f"line {problem['row']}" if problem.get("row") is not None else "invoice"
+        hint = f"  (close matches: {', '.join(problem['suggestions'])})" if problem.get("suggestions") else ""
+        print(f"  problem  {where}: {problem['problem']}{hint}")
+    print("audit:")
+    for row in trail:
+        print(f"  {when(row['at'])}  {row['step']:10} {row['event']:18} {row['message']}")
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    """Resume blocked, failed or waiting records; each runs from its first unfinished step."""
+    from connector.sync import outcomes
+    from workers.tasks import start_chain
+
+    svc = cli.services()
+    if args.id is not None:
+        ids = [args.id]
+    elif args.blocked and args.tenant:
+        tenant = tenants.get_tenant(svc.db, args.tenant)
+        ids = [r.id for r, _ in records.list_records(svc.db, tenant_id=tenant.id, status="blocked")]
+    else:
+        raise ConfigurationError("name a record id, or use --blocked --tenant NAME")
+    replayed = 0
+    for record_id in ids:
+        if outcomes.resume(svc, record_id):
+            start_chain(record_id)
+            replayed += 1
+        else:
+            print(f"record {record_id} is {records.get(svc.db, record_id).status}: nothing to replay")
+    print(f"{replayed} record{'s' if replayed != 1 else ''} replayed")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add this area's sub-commands to the `ml-connector` parser."""
+    rec = sub.add_parser("records", help="records and their status").add_subparsers(metavar="ACTION")
+    lst = rec.add_parser("list", help="list records")
+    lst.add_argument("--tenant")
+    lst.add_argument("--status", choices=["pending", "written", "blocked", "waiting_for_reauth", "failed"])
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=records_list)
+    one = rec.add_parser("show", help="one record with its problems and audit trail")
+    one.add_argument("id", type=int)
+    one.add_argument("--json", action="store_true")
+    one.set_defaults(handler=records_show)
+
+    replay = sub.add_parser("replay", help="re-run blocked or failed records from the first unfinished step")
+    replay.add_argument("id", type=int, nargs="?")
+    replay.add_argument("--blocked", action="store_true", help="every blocked record of --tenant")
+    replay.add_argument("--tenant")
+    replay.set_defaults(handler=replay)

@@ -1,0 +1,16 @@
+"""Beat's maintenance tasks for the Exact grant: keep-alive refreshes and re-consent reminders."""
+
+from __future__ import annotations
+
+from connector.store.locks import held_or_skip
+from connector.sync import grants
+from connector.sync.services import services
+from workers.app import app
+
+
+@app.task(name="connector.refresh_exact_tokens")
+def refresh_exact_tokens() -> int:
+    """Keep every live grant fresh so that a quiet month does not let the refresh token expire."""
+    svc = services()
+    with held_or_skip(svc.db, "beat:refresh_exact_tokens", ttl=600) as mine:
+        return grants.keep_alive(svc) if mine else 0
