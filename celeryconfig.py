@@ -47,7 +47,12 @@ worker_send_task_events = True
 task_send_sent_event = True
 
 beat_schedule_filename = str(_settings.data_dir / "celerybeat-schedule")
+# Each task takes a database lease, so a second beat by mistake does no harm; still, run only one.
 beat_schedule = {
     "republish-inbox": {"task": "connector.republish_inbox", "schedule": timedelta(seconds=60)},
-    "refresh-exact-tokens": {"task": "connector.refresh_exact_tokens", "schedule": timedelta(hours=6)},
+    "refresh-exact-tokens": {"task": "connector.refresh_exact_tokens", "schedule": timedelta(hours=1)},
+    "reauth-reminder-sweep": {"task": "connector.reauth_reminder_sweep", "schedule": timedelta(hours=1)},
+    "refresh-master-data": {"task": "connector.refresh_master_data", "schedule": timedelta(hours=1)},
+    "poll-basware": {"task": "connector.poll_basware", "schedule": timedelta(seconds=60)},
+    "sync-vendors": {"task": "connector.sync_vendors", "schedule": timedelta(minutes=15)},
 }

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from celery import Celery
 
-app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance"])
+app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
 app.config_from_object("celeryconfig")
