@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector import cli
-from connector.errors import ConnectorError
+from connector.errors import ConfigurationError, ConnectorError
 from connector.store import tenants, tokens
 
 
@@ -44,8 +44,47 @@ def tenant_add(args: argparse.Namespace) -> int:
         webhook_secret=args.webhook_secret,
         purchase_journal=args.purchase_journal,
         auto_create_vendors=args.auto_create_vendors,
+        **_settings(args),
     )
     print(f"tenant {tenant.name} added; next: ml-connector exact authorize {tenant.name}")
+    return 0
+
+
+SETTING_OPTIONS = {
+    "cost_unit_field": str,
+    "default_item": str,
+    "poll_interval": int,
+    "vendor_sync_interval": int,
+    "notify_email": str,
+    "notify_webhook_url": str,
+}
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name, None) is not None}
+
+
+def _add_setting_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cost-unit-field", help="Basware coding dimension used as Exact cost unit (projectCode)")
+    parser.add_argument("--default-item", help="Exact item code for free-text purchase order lines")
+    parser.add_argument("--poll-interval", type=int, help="seconds between polls of Basware (0 = never)")
+    parser.add_argument("--vendor-sync-interval", type=int, help="seconds between vendor syncs (0 = never)")
+    parser.add_argument("--notify-email", help="where re-consent reminders are e-mailed")
+    parser.add_argument("--notify-webhook-url", help="a chat incoming-webhook URL for reminders")
+
+
+def tenant_set(args: argparse.Namespace) -> int:
+    """Change a tenant's settings (not its credentials)."""
+    svc = cli.services()
+    tenant = tenants.get_tenant(svc.db, args.name)
+    values = _settings(args)
+    for name in ("purchase_journal", "auto_create_vendors", "exact_division"):
+        if getattr(args, name) is not None:
+            values[name] = getattr(args, name)
+    if not values:
+        raise ConfigurationError("nothing to change: give at least one option")
+    tenants.update_tenant(svc.db, tenant.id, **values)
+    print(f"tenant {tenant.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     return 0
 
 
@@ -154,7 +193,15 @@ def register(sub: Any) -> None:
     add.add_argument("--exact-base-url")
     add.add_argument("--basware-base-url")
     add.add_argument("--auto-create-vendors", action=argparse.BooleanOptionalAction, default=False)
+    _add_setting_options(add)
     add.set_defaults(handler=tenant_add)
+    change = tenant.add_parser("set", help="change a tenant's settings")
+    change.add_argument("name")
+    change.add_argument("--purchase-journal")
+    change.add_argument("--auto-create-vendors", action=argparse.BooleanOptionalAction, default=None)
+    change.add_argument("--exact-division", type=int, help="pin a division the consenting user can access")
+    _add_setting_options(change)
+    change.set_defaults(handler=tenant_set)
     tenant.add_parser("list", help="list tenants").set_defaults(handler=tenant_list)
     show = tenant.add_parser("show", help="one tenant, without secrets")
     show.add_argument("name")

@@ -37,6 +37,12 @@ tenants = sa.Table(
     sa.Column("auto_create_vendors", sa.Boolean, nullable=False, default=False),
     sa.Column("grant_status", sa.String(20), nullable=False, default="none"),  # none | active | dead
     sa.Column("grant_reason", sa.Text),
+    sa.Column("cost_unit_field", sa.String(40), nullable=False, default="projectCode"),  # Basware dimension
+    sa.Column("default_item", sa.String(60)),  # Exact item code for free-text purchase order lines
+    sa.Column("poll_interval", sa.Integer, nullable=False, default=300),  # seconds; 0 = never poll
+    sa.Column("vendor_sync_interval", sa.Integer, nullable=False, default=900),  # seconds; 0 = never
+    sa.Column("notify_email", sa.String(300)),  # where re-consent reminders go
+    sa.Column("notify_webhook_url", sa.String(500)),  # chat incoming-webhook URL for reminders
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -51,6 +57,24 @@ exact_tokens = sa.Table(
     sa.Column("refreshed_at", sa.Float, nullable=False),  # last time Exact issued a new refresh token
     sa.Column("token_calls_day", sa.String(10)),
     sa.Column("token_calls", sa.Integer, nullable=False, default=0),
+)
+
+basware_tokens = sa.Table(
+    "basware_tokens",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("access_token", sa.Text, nullable=False),  # encrypted
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+
+# Small per-tenant state: polling cursors, the last reminder sent, vendor sync's lastUpdated, ...
+tenant_state = sa.Table(
+    "tenant_state",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 locks = sa.Table(
@@ -95,6 +119,7 @@ records = sa.Table(
     sa.Column("problems", sa.Text),  # JSON list, one entry per failing line
     sa.Column("document", sa.Text),  # the Basware document as fetched (JSON)
     sa.Column("plan", sa.Text),  # resolved supplier and lines (JSON)
+    sa.Column("written_document", sa.Text),  # the Basware version that was written to Exact (JSON)
     sa.Column("write_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("reported", sa.String(20)),  # the outcome last reported to Basware
     sa.Column("locked_by", sa.String(80)),
@@ -146,7 +171,18 @@ schema_migrations = sa.Table(
     sa.Column("applied_at", sa.Float, nullable=False),
 )
 
-VERSION_ONE_TABLES = [tenants, exact_tokens, locks, inbox, records, audit_log, mappings, master_data]
+VERSION_ONE_TABLES = [
+    tenants,
+    exact_tokens,
+    basware_tokens,
+    tenant_state,
+    locks,
+    inbox,
+    records,
+    audit_log,
+    mappings,
+    master_data,
+]
 
 
 def _create_version_one(conn: Connection) -> None:

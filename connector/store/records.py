@@ -14,6 +14,7 @@ from connector.store.db import Database, records, row_dict, tenants
 
 STATUSES = ("pending", "written", "blocked", "waiting_for_reauth", "failed")
 KINDS = ("invoice", "purchase_order", "vendor")
+JSON_FIELDS = ("problems", "document", "plan", "written_document")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Record:
     problems: list[dict[str, Any]] | None
     document: dict[str, Any] | None
     plan: dict[str, Any] | None
+    written_document: dict[str, Any] | None
     write_attempts: int
     reported: str | None
     locked_by: str | None
@@ -86,7 +88,7 @@ def get(db: Database, record_id: int) -> Record:
 
 def update(db: Database, record_id: int, **values: Any) -> None:
     """Change fields of a record; JSON fields are serialised here."""
-    for name in ("problems", "document", "plan"):
+    for name in JSON_FIELDS:
         if name in values and values[name] is not None:
             values[name] = jsonutil.dumps(values[name])
     values["updated_at"] = time.time()
@@ -116,7 +118,7 @@ def list_records(
 
 
 def _record_from_dict(data: dict[str, Any]) -> Record:
-    for name in ("problems", "document", "plan"):
+    for name in JSON_FIELDS:
         data[name] = jsonutil.loads(data[name]) if data[name] else None
     return Record(**data)
 

@@ -35,6 +35,12 @@ class Tenant:
     auto_create_vendors: bool
     grant_status: str
     grant_reason: str | None
+    cost_unit_field: str
+    default_item: str | None
+    poll_interval: int
+    vendor_sync_interval: int
+    notify_email: str | None
+    notify_webhook_url: str | None
     created_at: float
     _secrets: dict[str, str] = field(repr=False, compare=False)
 
