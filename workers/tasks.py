@@ -52,6 +52,12 @@ def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
     except ConfigurationError as exc:
         outcomes.fail(svc, record_id, step, str(exc))
         raise Ignore() from exc
+    except Exception as exc:  # a bug or an unforeseen answer: retry, and never leave the record silently pending
+        log.exception("record=%s step=%s unexpected error", record_id, step)
+        if task.request.retries >= MAX_RETRIES:
+            outcomes.fail(svc, record_id, step, f"unexpected error after {MAX_RETRIES} retries: {type(exc).__name__}")
+            raise Ignore() from exc
+        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
     return record_id
 
 
