@@ -89,8 +89,8 @@ def register(sub: Any) -> None:
     auth.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the callback")
     auth.set_defaults(handler=exact_authorize)
 
-    status = sub.add_parser("status", help="tenants, grant health and record counts")
-    status.set_defaults(handler=status)
+    status_cmd = sub.add_parser("status", help="tenants, grant health and record counts")
+    status_cmd.set_defaults(handler=status)
 
     keys = sub.add_parser("keys", help="encryption keys for secrets at rest").add_subparsers(metavar="ACTION")
     keys.add_parser("generate", help="print a new key").set_defaults(handler=keys_generate)

@@ -116,8 +116,8 @@ def register(sub: Any) -> None:
     one.add_argument("--json", action="store_true")
     one.set_defaults(handler=records_show)
 
-    replay = sub.add_parser("replay", help="re-run blocked or failed records from the first unfinished step")
-    replay.add_argument("id", type=int, nargs="?")
-    replay.add_argument("--blocked", action="store_true", help="every blocked record of --tenant")
-    replay.add_argument("--tenant")
-    replay.set_defaults(handler=replay)
+    replay_cmd = sub.add_parser("replay", help="re-run blocked or failed records from the first unfinished step")
+    replay_cmd.add_argument("id", type=int, nargs="?")
+    replay_cmd.add_argument("--blocked", action="store_true", help="every blocked record of --tenant")
+    replay_cmd.add_argument("--tenant")
+    replay_cmd.set_defaults(handler=replay)

@@ -1,0 +1,149 @@
+"""The ml-connector command line as an operator scripts it: exit codes, output, and no secret ever printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from connector.cli import main
+from connector.store import inbox
+from connector.sync import grants
+from connector.sync.services import reset_services, services
+from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, secret_key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The CLI's environment: the embedded defaults in a fresh data folder."""
+    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CONNECTOR_SECRET_KEY", secret_key)
+    monkeypatch.delenv("CONNECTOR_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    reset_services()
+    assert main(["db", "upgrade"]) == 0
+    yield tmp_path
+    services().close()
+    reset_services()
+
+
+def _add(name: str, sandboxes: Sandboxes, **overrides: str) -> int:
+    exact_client, basware_client = f"exact-{name}", f"basware-{name}"
+    redirect = f"http://127.0.0.1:9/{name}/callback"
+    sandboxes.exact.register_client(exact_client, EXACT_SECRET, redirect)
+    sandboxes.basware.register_client(basware_client, BASWARE_SECRET)
+    options = {
+        "--exact-region": "NL",
+        "--exact-client-id": exact_client,
+        "--exact-client-secret": EXACT_SECRET,
+        "--exact-redirect-uri": redirect,
+        "--basware-region": "EU",
+        "--basware-client-id": basware_client,
+        "--basware-client-secret": BASWARE_SECRET,
+        "--webhook-secret": WEBHOOK_SECRET,
+        "--purchase-journal": "60",
+        "--exact-base-url": sandboxes.exact_url,
+        "--basware-base-url": sandboxes.basware_url,
+    }
+    options.update(overrides)
+    return main(["tenant", "add", name, *[part for pair in options.items() for part in pair]])
+
+
+def test_tenant_add_list_show_never_print_a_secret(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("acme", sandboxes) == 0
+    assert main(["tenant", "list"]) == 0
+    assert main(["tenant", "show", "acme"]) == 0
+    assert main(["status"]) == 0
+
+    out = capsys.readouterr().out
+    assert "acme" in out and "exact_region" in out and "NL" in out
+    for secret in (EXACT_SECRET, BASWARE_SECRET, WEBHOOK_SECRET):
+        assert secret not in out
+
+
+def test_an_unknown_region_is_refused_with_the_valid_ones(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("bad", sandboxes, **{"--exact-region": "XX"}) == 1
+
+    err = capsys.readouterr().err
+    assert "unknown Exact region 'XX'" in err and "NL" in err and "UK" in err
+
+
+def test_authorize_with_a_pasted_code_then_ping_both_systems(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("beta", sandboxes) == 0
+    svc = services()
+    url, state = grants.consent_url(svc, svc.tenant("beta"))
+    with requests.get(url, allow_redirects=False, timeout=10) as consent:
+        code = grants.code_from_callback(consent.headers["Location"], state)
+
+    assert main(["exact", "authorize", "beta", "--code", code]) == 0
+    assert main(["ping", "beta"]) == 0
+
+    out = capsys.readouterr().out
+    assert "Exact division 100001" in out
+    assert "exact:   ok" in out and "basware: ok" in out
+
+
+def test_ping_fails_when_a_system_refuses_the_credentials(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("gamma", sandboxes, **{"--basware-client-secret": "not-the-secret"}) == 0
+
+    assert main(["ping", "gamma"]) == 1
+
+    out = capsys.readouterr().out
+    assert "basware: FAILED" in out and "exact:   FAILED" in out  # no consent yet either
+    assert "not-the-secret" not in out
+
+
+def test_records_list_json_has_the_documented_fields(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("delta", sandboxes) == 0
+    svc = services()
+    inbox.record_notification(
+        svc.db,
+        tenant_id=svc.tenant("delta").id,
+        task_id="t-1",
+        task_type="AccountingDocuments",
+        document_id="doc-1",
+        body="{}",
+    )
+    capsys.readouterr()
+
+    assert main(["records", "list", "--tenant", "delta", "--status", "pending", "--json"]) == 0
+
+    [row] = json.loads(capsys.readouterr().out)
+    assert {"id", "tenant", "kind", "basware_id", "status", "exact_id", "reason"} <= set(row)
+    assert (row["tenant"], row["kind"], row["basware_id"], row["status"]) == ("delta", "invoice", "doc-1", "pending")
+
+
+def test_the_demo_writes_the_clean_invoices_and_blocks_the_two_bad_ones(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_", "CELERY_"))}
+    env["CONNECTOR_DATA_DIR"] = str(tmp_path)
+
+    result = subprocess.run(
+        [sys.executable, "-m", "connector.cli", "demo", "--invoices", "4"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "4 purchase entries written, 2 blocked" in result.stdout
+    assert "GL account 4999 does not exist" in result.stdout
+    assert "vendor 2001 (Umbrella Facilities) not found" in result.stdout
