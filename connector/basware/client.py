@@ -221,6 +221,42 @@ class BaswareClient:
         except requests.RequestException as exc:
             raise FatalAPIError(f"{method} {_path_of(url)} failed: {type(exc).__name__}", system=SYSTEM) from None
 
+    # -- exported purchase orders ---------------------------------------------------------------------------
+
+    def list_exported_purchase_orders(
+        self,
+        status: str = "WaitingForExport",
+        page_size: int = MAX_PAGE_SIZE,
+        *,
+        company_code: str | None = None,
+        last_updated: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Every exported purchase order in `status`, page by page (404 means there are none)."""
+        params = {"processingStatus": status, "pageSize": _page_size(page_size)}
+        params.update(_optional(companyCode=company_code, lastUpdated=last_updated))
+        return self._paged("/v1/exportedPurchaseOrders", params, "exportedPurchaseOrders")
+
+    def get_exported_purchase_order(self, external_code: str) -> dict[str, Any]:
+        """One exported purchase order with its lines and coding rows, bare or unwrapped from its envelope."""
+        response = self._request("GET", f"/v1/exportedPurchaseOrders/{_segment(external_code)}", allow_404=True)
+        payload = None if response.status_code == 404 else _json(response)
+        if isinstance(payload, dict) and isinstance(payload.get("exportedPurchaseOrders"), list):
+            payload = next(iter(payload["exportedPurchaseOrders"]), None)
+        if not isinstance(payload, dict):
+            raise FatalAPIError(
+                f"exported purchase order {external_code} not found",
+                system=SYSTEM,
+                status=404,
+                request_id=_rid(response),
+            )
+        return payload
+
+    def acknowledge_purchase_order(self, external_code: str) -> bool:
+        """Mark an exported order as taken by the ERP; False when it was already acknowledged (405)."""
+        path = f"/v1/exportedPurchaseOrders/{_segment(external_code)}/acknowledge"
+        response = self._request("POST", path, allowed={405})
+        return response.status_code != 405
+
 
 def _api_error(response: requests.Response) -> APIError:
     """Classify an error response: 5xx retriable, 429 rate limited, other 4xx fatal."""

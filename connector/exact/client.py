@@ -8,7 +8,7 @@ connector's exception tree here and nowhere else; Exact's habit of answering bus
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -33,6 +33,12 @@ ENTRY_SELECT = (
     "EntryID,EntryNumber,Journal,Supplier,EntryDate,DueDate,YourRef,Currency,Description,"
     "AmountFC,VATAmountFC,Status,Type"
 )
+ITEMS = "logistics/Items"
+ITEM_SELECT = "ID,Code,Description,IsPurchaseItem,Unit,CostPriceStandard"
+ORDERS = "purchaseorder/PurchaseOrders"
+ORDER_SELECT = "PurchaseOrderID,OrderNumber,Supplier,YourRef,OrderDate,ReceiptDate,Currency,AmountFC,OrderStatus"
+BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
+_MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (reference §7)
 _TRANSIENT = {502, 503, 504}
 _MAX_PAGES = 10_000  # a guard against a server that keeps sending the same __next
 
@@ -255,6 +261,43 @@ class ExactClient:
             self.last_rate_limit = RateLimitInfo.from_headers(headers)
         if self._on_rate_limit is not None:
             self._on_rate_limit(headers)
+
+    # -- items, purchase orders, supplier upkeep ---------------------------------------------------
+
+    def find_items(self, codes: Iterable[str]) -> list[dict[str, Any]]:
+        """Items with these codes (Items demands a filter), asked in batches so the URL stays short."""
+        wanted = sorted({code.strip() for code in codes if code and code.strip()})
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), _MAX_OR_TERMS):
+            batch = wanted[start : start + _MAX_OR_TERMS]
+            condition = " or ".join(f"Code eq {odata.string(code)}" for code in batch)
+            found.extend(self.get_all(ITEMS, filter=condition, select=ITEM_SELECT))
+        return odata.trim_codes(found)
+
+    def find_purchase_orders(self, supplier_id: str, your_ref: str) -> list[dict[str, Any]]:
+        """Purchase orders of this supplier with this YourRef: the idempotency check before creating one."""
+        query = f"Supplier eq {odata.guid(supplier_id)} and YourRef eq {odata.string(your_ref)}"
+        return odata.trim_codes(self.get_all(ORDERS, filter=query, select=ORDER_SELECT))
+
+    def create_purchase_order(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Post a purchase order with its lines; returns the created order (PurchaseOrderID, OrderNumber, …)."""
+        return odata.trim_codes(self.post(ORDERS, payload))
+
+    def get_purchase_order(self, order_id: str) -> dict[str, Any]:
+        """One purchase order with its lines expanded."""
+        return odata.trim_codes(self.get_one(f"{ORDERS}({odata.guid(order_id)})", expand="PurchaseOrderLines"))
+
+    def update_account(self, account_id: str, fields: Mapping[str, Any]) -> None:
+        """Change fields of an Account (PUT sends only what changes; Exact answers with no body)."""
+        self.put(f"crm/Accounts({odata.guid(account_id)})", fields)
+
+    def bank_accounts(self, account_id: str) -> list[dict[str, Any]]:
+        """The bank accounts registered on an Account."""
+        return self.get_all("crm/BankAccounts", filter=f"Account eq {odata.guid(account_id)}", select=BANK_SELECT)
+
+    def create_bank_account(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Register a bank account (Account guid, BankAccount IBAN, BICCode) and return it."""
+        return self.post("crm/BankAccounts", fields)
 
 
 def classify(method: str, status: int, headers: Mapping[str, str], content: bytes) -> APIError | None:

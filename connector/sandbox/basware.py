@@ -197,6 +197,9 @@ class BaswareSandbox:
         self._cursors: dict[str, tuple[str, tuple[tuple[str, str], ...], int]] = {}
         self._objects: dict[str, tuple[str, bytes, float]] = {}
         self._faults = {"delay": 0.0, "error_5xx_count": 0, "drop_count": 0}
+        from connector.sandbox.basware_orders import PurchaseOrderExports  # late: it builds on this module
+
+        self.purchase_orders = PurchaseOrderExports(self)
         self.app = self._create_app()
 
     # -- Python control API ---------------------------------------------------------------------------------
@@ -389,6 +392,7 @@ class BaswareSandbox:
             ("/_sandbox/subscriptions", self._admin_subscribe, ["POST"]),
             ("/_sandbox/notify/<invoice_id>", self._admin_notify, ["POST"]),
             ("/_sandbox/faults", self._admin_faults, ["POST"]),
+            *self.purchase_orders.routes(),
         ]
         for rule, view, methods in routes:
             app.add_url_rule(rule, f"{view.__name__}_{methods[0]}", view, methods=methods)

@@ -492,6 +492,10 @@ class ExactSandbox:
         self._divisions: dict[int, Division] = {}
         self._windows: dict[tuple[str, int], Window] = {}
         self.app = self._create_app()
+        from connector.sandbox.exact_orders import OrdersApi  # late: it builds on this module
+
+        self.orders = OrdersApi(self)  # items, purchase orders, bank accounts, account updates
+        self.orders.register(self.app)
 
     # -- set-up and inspection ---------------------------------------------------------------------
 
@@ -515,6 +519,7 @@ class ExactSandbox:
             tables = _seed_tables(division, self._now_dt()) if seed else {}
             for entity in ENTITY_SETS.values():
                 tables.setdefault(entity.path, [])
+            self.orders.seed(division, tables, with_items=seed)
             self._divisions[division] = Division(division, tables)
             return division
 
@@ -797,6 +802,9 @@ class ExactSandbox:
             return odata_error(failure.status, failure.message, failure.headers)
 
     def _dispatch(self, division: Division, resource: str) -> Response:
+        handled = self.orders.dispatch(division, resource)
+        if handled is not None:
+            return handled
         match = _RESOURCE.match(resource)
         entity = ENTITY_SETS.get(match.group("set").lower()) if match else None
         if match is None or entity is None:
