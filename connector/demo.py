@@ -111,14 +111,14 @@ def run_demo(*, clean_invoices: int = 6, timeout: float = 180.0) -> int:
     exact, basware = ExactSandbox(), BaswareSandbox()
     running = Started([ServerThread(exact.app).start(), ServerThread(basware.app).start()], [])
     try:
-        _prepare(svc, exact, basware, running)
-        running.processes += _start_celery(folder, env)
+        prepare(svc, exact, basware, running)
+        running.processes += start_celery(folder, env)
         invoices = demo_invoices(clean_invoices)
         sent_at = time.monotonic()
         for invoice in invoices:
             basware.add_invoice(invoice)
             basware.notify(invoice["invoiceId"])
-        done = _wait(svc, len(invoices), timeout)
+        done = wait_settled(svc, len(invoices), timeout)
         elapsed = time.monotonic() - sent_at
         _print_outcome(svc, invoices, exact, elapsed, time.monotonic() - started_at, folder)
         return 0 if done else 1
@@ -145,7 +145,8 @@ def _demo_environment(folder: Path) -> dict[str, str]:
     return env
 
 
-def _prepare(svc: Any, exact: ExactSandbox, basware: BaswareSandbox, running: Started) -> None:
+def prepare(svc: Any, exact: ExactSandbox, basware: BaswareSandbox, running: Started) -> None:
+    """Register the demo apps in the sandboxes, add and authorize the tenant, serve and subscribe the receiver."""
     from connector.store import mappings, tenants
     from connector.sync import grants
     from webhook_receiver import create_app
@@ -184,27 +185,21 @@ def _prepare(svc: Any, exact: ExactSandbox, basware: BaswareSandbox, running: St
     print(f"sandboxes: Exact {exact_url} (division {division}), Basware {basware_url}; receiver {receiver.url}")
 
 
-def _start_celery(folder: Path, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
+def start_celery(folder: Path, env: dict[str, str], concurrency: int = 2) -> list[subprocess.Popen[bytes]]:
+    """A Celery worker and beat as separate processes, each logging into the folder."""
     base = [sys.executable, "-m", "celery", "-A", "workers"]
-    worker = base + [
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        "2",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    beat = base + ["beat", "--loglevel", "INFO"]
+    worker = [*base, "worker", "--loglevel", "INFO", "--concurrency", str(concurrency), "--without-gossip"]
+    beat = [*base, "beat", "--loglevel", "INFO"]
     processes = []
     for name, command in (("worker", worker), ("beat", beat)):
-        log = (folder / f"{name}.log").open("wb")
-        processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
+        with (folder / f"{name}.log").open("wb") as log:
+            processes.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
     print(f"celery worker (pid {processes[0].pid}) and beat (pid {processes[1].pid}) started; logs in {folder}")
     return processes
 
 
-def _wait(svc: Any, expected: int, timeout: float) -> bool:
+def wait_settled(svc: Any, expected: int, timeout: float) -> bool:
+    """Wait until `expected` records exist and each is written or blocked, and reported to Basware."""
     from connector.store import records
 
     deadline = time.monotonic() + timeout
