@@ -32,6 +32,28 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
     }
 
 
+def problem_text(problem: dict[str, Any]) -> str:
+    """One blocking problem as an accountant reads it: where, which code, what is wrong, what exists instead."""
+    where = f"line {problem['row']}" if problem.get("row") is not None else "invoice"
+    code = problem.get("basware_code")
+    mapped = problem.get("mapped_code")
+    codes = ""
+    if code is not None:
+        codes = f" {problem.get('field')} {code}" + (f" (mapped to {mapped})" if mapped not in (None, code) else "")
+    hint = f"  (close matches: {', '.join(problem['suggestions'])})" if problem.get("suggestions") else ""
+    return f"{where}{codes}: {problem['problem']}{hint}"
+
+
+def _summary(record: Record, width: int = 90) -> str:
+    """The first problem of a blocked record and how many more there are; else the reason."""
+    if record.problems:
+        more = len(record.problems) - 1
+        text = problem_text(record.problems[0]) + (f" (+{more} more)" if more else "")
+    else:
+        text = record.reason or ""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def records_list(args: argparse.Namespace) -> int:
     """Records, filtered by tenant and status; --json for scripts."""
     svc = cli.services()
@@ -49,7 +71,7 @@ def records_list(args: argparse.Namespace) -> int:
             r.supplier,
             r.gross,
             r.status,
-            r.exact_number or (r.reason or "")[:70],
+            r.exact_number or _summary(r),
         )
         for r, name in found
     ]
@@ -70,9 +92,7 @@ def records_show(args: argparse.Namespace) -> int:
         if key != "problems":
             print(f"{key:13} {'-' if value is None else value}")
     for problem in record.problems or []:
-        where = f"line {problem['row']}" if problem.get("row") is not None else "invoice"
-        hint = f"  (close matches: {', '.join(problem['suggestions'])})" if problem.get("suggestions") else ""
-        print(f"  problem  {where}: {problem['problem']}{hint}")
+        print(f"  problem  {problem_text(problem)}")
     print("audit:")
     for row in trail:
         print(f"  {when(row['at'])}  {row['step']:10} {row['event']:18} {row['message']}")

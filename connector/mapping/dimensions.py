@@ -12,8 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 from connector.domain import CodingRow, Invoice
+from connector.mapping import money
 
 PURCHASE_JOURNAL_TYPE = 22
+MANDATORY = 1  # GLAccount.UseCostcenter / UseCostunit: 0 optional, 1 mandatory, 2 no
+# Active ISO 4217 codes: a typo such as "EUE" blocks here, with close matches, instead of in Exact.
+ISO_CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD
+    CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD
+    HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL
+    LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP
+    TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -80,10 +91,11 @@ def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list
 
 
 def currency_problems(currency: str) -> list[dict[str, Any]]:
-    """A currency must be a three-letter ISO code."""
-    if len(currency) == 3 and currency.isalpha() and currency.isupper():
+    """The invoice currency must be an active ISO 4217 code (Exact keeps amounts in it as FC amounts)."""
+    if currency in ISO_CURRENCIES:
         return []
-    return [_problem(None, "currency", currency, currency, f"{currency!r} is not an ISO 4217 currency code", [])]
+    close = difflib.get_close_matches(currency.upper(), sorted(ISO_CURRENCIES), n=3, cutoff=0.6)
+    return [_problem(None, "currency", currency, None, f"{currency!r} is not an ISO 4217 currency code", close)]
 
 
 def _plan_row(
@@ -91,8 +103,7 @@ def _plan_row(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     problems: list[dict[str, Any]] = []
     line: dict[str, Any] = {
-        "AmountFC": row.net,
-        "VATAmountFC": row.tax,
+        **money.entry_amounts(row),
         "Description": (row.description or invoice.description or f"Invoice {invoice.invoice_number}")[:100],
     }
     gl = _gl_account(row, master, mapping, problems)
@@ -142,6 +153,7 @@ def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: 
             )
         )
         return None
+    _required_dimensions(row, found, problems)
     return str(found["ID"])
 
 
@@ -171,7 +183,7 @@ def _dimension(
         )
         return None
     ended = found.get("EndDate")
-    if isinstance(ended, date) and ended <= entry_date:
+    if isinstance(ended, date) and ended < entry_date:  # usable up to and including its end date
         problems.append(
             _problem(
                 row.row_index,
@@ -179,11 +191,27 @@ def _dimension(
                 source,
                 code,
                 f"{label} {code} ended on {ended.isoformat()}, before the invoice date {entry_date.isoformat()}",
-                _close(code, table),
+                _close(code, {c: d for c, d in table.items() if not _has_ended(d, entry_date)}),
             )
         )
         return None
     return code
+
+
+def _has_ended(row: dict[str, Any], on: date) -> bool:
+    ended = row.get("EndDate")
+    return isinstance(ended, date) and ended < on
+
+
+def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[dict[str, Any]]) -> None:
+    """A GL account can demand a cost center or cost unit on every line booked to it."""
+    for flag, value, kind, label in (
+        ("UseCostcenter", row.cost_center_code, "cost_center", "cost center"),
+        ("UseCostunit", row.cost_unit_code, "cost_unit", "cost unit"),
+    ):
+        if not value and int(gl.get(flag) or 0) == MANDATORY:
+            text = f"GL account {str(gl.get('Code') or '').strip()} requires a {label}, the coding row has none"
+            problems.append(_problem(row.row_index, kind, None, None, text, []))
 
 
 def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:

@@ -1,26 +1,45 @@
-"""Money checks before anything is written: every line and every total must agree with Basware to the cent."""
+"""Money checks before anything is written: every line and every total must agree with Basware to the cent.
+
+Amounts stay `Decimal` from the JSON parse to the Exact payload; nothing here rounds. An amount Exact could
+not keep as it is (more than two decimals) blocks instead of being rounded, so what is written is what
+Basware approved.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from connector.domain import Invoice
+from connector.domain import CENT, CodingRow, Invoice
+
+ZERO = Decimal("0")
+
+
+def entry_amounts(row: CodingRow) -> dict[str, Decimal]:
+    """A coding row's amounts as Exact purchase entry line fields (FC: the invoice currency), unchanged."""
+    return {"AmountFC": row.net, "VATAmountFC": row.tax}
+
+
+def line_totals(lines: Iterable[Mapping[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:
+    """(net, VAT, gross) of purchase entry lines, as Exact will add them up."""
+    net = sum((Decimal(line["AmountFC"]) for line in lines if "AmountFC" in line), ZERO)
+    vat = sum((Decimal(line.get("VATAmountFC") or ZERO) for line in lines), ZERO)
+    return net, vat, net + vat
+
+
+def has_cents_only(amount: Decimal) -> bool:
+    """True when the amount has no digits below the cent (10.5, 10.50 and 10.500 do; 10.005 does not)."""
+    return amount == amount.quantize(CENT)
 
 
 def total_problems(invoice: Invoice) -> list[dict[str, Any]]:
     """Every disagreement between lines and totals, with the figures; empty when the invoice adds up."""
     problems: list[dict[str, Any]] = []
     for row in invoice.rows:
-        if row.gross is not None and row.net + row.tax != row.gross:
-            problems.append(
-                _problem(
-                    row.row_index,
-                    f"line net {row.net} + VAT {row.tax} = {row.net + row.tax}, but the line gross is {row.gross}",
-                )
-            )
-    net = sum((row.net for row in invoice.rows), Decimal("0"))
-    tax = sum((row.tax for row in invoice.rows), Decimal("0"))
+        problems.extend(_row_problems(row))
+    net = sum((row.net for row in invoice.rows), ZERO)
+    tax = sum((row.tax for row in invoice.rows), ZERO)
     if net != invoice.net_sum:
         problems.append(
             _problem(None, f"the lines' net amounts add up to {net}, the invoice net total is {invoice.net_sum}")
@@ -42,5 +61,22 @@ def total_problems(invoice: Invoice) -> list[dict[str, Any]]:
     return problems
 
 
+def _row_problems(row: CodingRow) -> list[dict[str, Any]]:
+    problems = []
+    if row.gross is not None and row.net + row.tax != row.gross:
+        problems.append(
+            _problem(
+                row.row_index,
+                f"line net {row.net} + VAT {row.tax} = {row.net + row.tax}, but the line gross is {row.gross}",
+            )
+        )
+    for label, amount in (("net", row.net), ("VAT", row.tax)):
+        if not has_cents_only(amount):
+            problems.append(
+                _problem(row.row_index, f"line {label} {amount} has more than two decimals; Exact keeps cents only")
+            )
+    return problems
+
+
 def _problem(row: int | None, text: str) -> dict[str, Any]:
-    return {"row": row, "field": "amounts", "problem": text}
+    return {"row": row, "field": "amounts", "problem": text, "suggestions": []}

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from connector.domain import Vendor
+from connector.exact.odata import ACCOUNT_CODE_WIDTH
 
 
 def normalise_name(name: str | None) -> str:
@@ -44,14 +45,48 @@ def describe(candidates: list[dict[str, Any]]) -> list[str]:
 
 def account_fields(vendor: Vendor) -> dict[str, Any]:
     """The Exact crm/Accounts body that creates this vendor as a supplier."""
-    fields: dict[str, Any] = {"Name": vendor.name, "Code": vendor.code, "IsSupplier": True, "Status": "A"}
+    fields: dict[str, Any] = {"Name": vendor.name.strip(), "IsSupplier": True, "Status": "A"}
+    code = vendor.code.strip()
+    if code and len(code) <= ACCOUNT_CODE_WIDTH:  # a longer code does not fit; Exact then numbers it
+        fields["Code"] = code
     optional = {
         "VATNumber": vendor.vat_number,
         "Email": vendor.email,
         "AddressLine1": vendor.street,
         "Postcode": vendor.postcode,
         "City": vendor.city,
-        "Country": vendor.country,
+        "Country": (vendor.country or "").strip().upper() or None,
     }
     fields.update({key: value for key, value in optional.items() if value})
     return fields
+
+
+HOW = {
+    "mapping": "the tenant's vendor mapping",
+    "code": "account code",
+    "vat": "VAT number",
+    "name": "name",
+    "created": "creation in Exact",
+}
+ORIGINS = {
+    "manual": "set by an operator",
+    "code": "remembered from a match by account code",
+    "vat": "remembered from a match by VAT number",
+    "name": "remembered from a match by name",
+    "created": "remembered from creating the supplier in Exact",
+}
+
+
+def how_text(how: str, origin: str | None = None) -> str:
+    """How a supplier was found, in words: 'VAT number', or 'the vendor mapping (set by an operator)'."""
+    if how != "mapping":
+        return HOW.get(how, how)
+    return f"the vendor mapping ({ORIGINS.get(origin or 'manual', origin or 'manual')})"
+
+
+def creation_notes(vendor: Vendor) -> list[str]:
+    """What Basware knows about a new vendor that the created Exact account does not carry."""
+    if not vendor.iban:
+        return []
+    bic = f" (BIC {vendor.bic})" if vendor.bic else ""
+    return [f"bank account {vendor.iban}{bic} is not sent to Exact yet; add it to the supplier in Exact"]

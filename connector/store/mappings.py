@@ -1,62 +1,100 @@
-"""Mapping tables per tenant: Basware code -> Exact code (or account id for vendors)."""
+"""Mapping tables per tenant: Basware code -> Exact code (or account id for vendors), and how each was made.
+
+`origin` says where a mapping came from: `manual` (an operator, `mappings import`), or for vendors the rule
+that matched it (`code`, `vat`, `name`) or `created` when the connector created the Exact supplier.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from connector.store.db import Database, mappings
 
 MAPPING_KINDS = ("vendor", "gl_account", "cost_center", "cost_unit", "vat_code", "journal", "item")
 
 
+@dataclass(frozen=True)
+class MappingEntry:
+    """One row of a tenant's mapping table."""
+
+    kind: str
+    source: str
+    target: str
+    origin: str
+
+
+def _where(tenant_id: int, kind: str, source: str) -> sa.ColumnElement[bool]:
+    return sa.and_(mappings.c.tenant_id == tenant_id, mappings.c.kind == kind, mappings.c.source == source)
+
+
 def lookup(db: Database, tenant_id: int, kind: str, source: str) -> str | None:
     """The mapped target for one source code, or None."""
+    found = entry(db, tenant_id, kind, source)
+    return None if found is None else found.target
+
+
+def entry(db: Database, tenant_id: int, kind: str, source: str) -> MappingEntry | None:
+    """One mapping with its origin, or None."""
     with db.begin() as conn:
-        return conn.execute(
-            sa.select(mappings.c.target).where(
-                mappings.c.tenant_id == tenant_id, mappings.c.kind == kind, mappings.c.source == source
+        row = conn.execute(
+            sa.select(mappings.c.kind, mappings.c.source, mappings.c.target, mappings.c.origin).where(
+                _where(tenant_id, kind, source)
             )
-        ).scalar()
+        ).first()
+    return None if row is None else MappingEntry(row.kind, row.source, row.target, row.origin)
+
+
+def entries(db: Database, tenant_id: int, kind: str | None = None) -> list[MappingEntry]:
+    """A tenant's mappings ordered by kind and source, optionally of one kind."""
+    query = (
+        sa.select(mappings.c.kind, mappings.c.source, mappings.c.target, mappings.c.origin)
+        .where(mappings.c.tenant_id == tenant_id)
+        .order_by(mappings.c.kind, mappings.c.source)
+    )
+    if kind is not None:
+        query = query.where(mappings.c.kind == kind)
+    with db.begin() as conn:
+        return [MappingEntry(row.kind, row.source, row.target, row.origin) for row in conn.execute(query)]
 
 
 def table(db: Database, tenant_id: int, kind: str | None = None) -> dict[tuple[str, str], str]:
     """Every mapping of a tenant as {(kind, source): target}; one query for a whole invoice."""
-    query = sa.select(mappings.c.kind, mappings.c.source, mappings.c.target).where(mappings.c.tenant_id == tenant_id)
-    if kind is not None:
-        query = query.where(mappings.c.kind == kind)
-    with db.begin() as conn:
-        return {(row.kind, row.source): row.target for row in conn.execute(query)}
+    return {(e.kind, e.source): e.target for e in entries(db, tenant_id, kind)}
 
 
 def put(db: Database, tenant_id: int, kind: str, source: str, target: str, origin: str = "manual") -> None:
     """Set (insert or replace) one mapping."""
-    if kind not in MAPPING_KINDS:
-        raise ValueError(f"unknown mapping kind {kind!r}; use one of {', '.join(MAPPING_KINDS)}")
+    _check_kind(kind)
     with db.begin() as conn:
-        done = conn.execute(
-            mappings.update()
-            .where(mappings.c.tenant_id == tenant_id, mappings.c.kind == kind, mappings.c.source == source)
-            .values(target=target, origin=origin)
-        ).rowcount
-        if not done:
-            conn.execute(
-                mappings.insert().values(tenant_id=tenant_id, kind=kind, source=source, target=target, origin=origin)
-            )
+        _upsert(conn, tenant_id, kind, source, target, origin)
 
 
 def put_many(db: Database, tenant_id: int, rows: list[tuple[str, str, str]], origin: str = "manual") -> int:
     """Set many mappings in one transaction: all or nothing."""
     for kind, _source, _target in rows:
-        if kind not in MAPPING_KINDS:
-            raise ValueError(f"unknown mapping kind {kind!r}")
+        _check_kind(kind)
     with db.begin() as conn:
         for kind, source, target in rows:
-            conn.execute(
-                mappings.delete().where(
-                    mappings.c.tenant_id == tenant_id, mappings.c.kind == kind, mappings.c.source == source
-                )
-            )
+            _upsert(conn, tenant_id, kind, source, target, origin)
+    return len(rows)
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in MAPPING_KINDS:
+        raise ValueError(f"unknown mapping kind {kind!r}; use one of {', '.join(MAPPING_KINDS)}")
+
+
+def _upsert(conn: Connection, tenant_id: int, kind: str, source: str, target: str, origin: str) -> None:
+    where = _where(tenant_id, kind, source)
+    if conn.execute(mappings.update().where(where).values(target=target, origin=origin)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
             conn.execute(
                 mappings.insert().values(tenant_id=tenant_id, kind=kind, source=source, target=target, origin=origin)
             )
-    return len(rows)
+    except sa.exc.IntegrityError:  # another process inserted the same source a moment ago: ours is newer
+        conn.execute(mappings.update().where(where).values(target=target, origin=origin))

@@ -1,4 +1,4 @@
-"""Cached master data per division (GL accounts, cost centers, VAT codes, journals, suppliers)."""
+"""Cached master data per division (GL accounts, cost centers, cost units, VAT codes, journals, suppliers)."""
 
 from __future__ import annotations
 
@@ -11,38 +11,33 @@ from connector import jsonutil
 from connector.store.db import Database, master_data
 
 
+def _where(tenant_id: int, division: int, kind: str) -> sa.ColumnElement[bool]:
+    return sa.and_(master_data.c.tenant_id == tenant_id, master_data.c.division == division, master_data.c.kind == kind)
+
+
 def load(db: Database, tenant_id: int, division: int, kind: str) -> tuple[float, list[dict[str, Any]]] | None:
     """(fetched_at, rows) as cached, or None."""
     with db.begin() as conn:
         row = conn.execute(
-            sa.select(master_data.c.fetched_at, master_data.c.payload).where(
-                master_data.c.tenant_id == tenant_id,
-                master_data.c.division == division,
-                master_data.c.kind == kind,
-            )
+            sa.select(master_data.c.fetched_at, master_data.c.payload).where(_where(tenant_id, division, kind))
         ).first()
     return None if row is None else (row.fetched_at, jsonutil.loads(row.payload))
 
 
-def save(db: Database, tenant_id: int, division: int, kind: str, rows: list[dict[str, Any]]) -> None:
-    """Replace the cached rows of one kind."""
-    payload = jsonutil.dumps(rows)
+def save(
+    db: Database, tenant_id: int, division: int, kind: str, rows: list[dict[str, Any]], fetched_at: float | None = None
+) -> None:
+    """Replace the cached rows of one kind (safe when two processes save the same kind at once)."""
+    values = {"fetched_at": time.time() if fetched_at is None else fetched_at, "payload": jsonutil.dumps(rows)}
+    where = _where(tenant_id, division, kind)
     with db.begin() as conn:
-        done = conn.execute(
-            master_data.update()
-            .where(
-                master_data.c.tenant_id == tenant_id,
-                master_data.c.division == division,
-                master_data.c.kind == kind,
-            )
-            .values(fetched_at=time.time(), payload=payload)
-        ).rowcount
-        if not done:
-            conn.execute(
-                master_data.insert().values(
-                    tenant_id=tenant_id, division=division, kind=kind, fetched_at=time.time(), payload=payload
-                )
-            )
+        if conn.execute(master_data.update().where(where).values(**values)).rowcount:
+            return
+        try:
+            with conn.begin_nested():
+                conn.execute(master_data.insert().values(tenant_id=tenant_id, division=division, kind=kind, **values))
+        except sa.exc.IntegrityError:  # a concurrent refresh inserted it first; both hold the same data
+            conn.execute(master_data.update().where(where).values(**values))
 
 
 def forget(db: Database, tenant_id: int, kind: str | None = None) -> None:

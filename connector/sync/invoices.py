@@ -8,6 +8,7 @@ have reached Exact.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any
 
@@ -15,10 +16,12 @@ from connector.basware.schemas import load_invoice
 from connector.domain import Invoice
 from connector.errors import FatalAPIError, RecordBlocked, RetriableAPIError
 from connector.mapping import dimensions, money
+from connector.mapping import vendors as vendor_rules
 from connector.store import audit, mappings, records
 from connector.store.locks import new_owner
 from connector.store.records import Record
-from connector.sync.master import MISS_REFRESH_AGE, load_master
+from connector.store.tenants import Tenant
+from connector.sync.master import kinds_to_recheck, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
 
@@ -42,10 +45,12 @@ def _pending(svc: Services, record_id: int, step: str) -> Record | None:
     return record
 
 
-def parse(record: Record) -> Invoice:
-    """The invoice held by a fetched record."""
+def parse(record: Record, tenant: Tenant | None = None) -> Invoice:
+    """The invoice held by a fetched record; cost units come from the tenant's configured Basware dimension."""
     assert record.document is not None, "record not fetched yet"
-    return load_invoice(record.document)
+    if tenant is None:
+        return load_invoice(record.document)
+    return load_invoice(record.document, cost_unit_field=tenant.cost_unit_field)
 
 
 def fetch(svc: Services, record_id: int) -> None:
@@ -58,7 +63,7 @@ def fetch(svc: Services, record_id: int) -> None:
     document = basware.get_accounting_document(record.basware_id)
     newly = basware.acknowledge(record.basware_id)
     records.update(svc.db, record_id, document=document, step="fetched")
-    invoice = load_invoice(document)
+    invoice = load_invoice(document, cost_unit_field=tenant.cost_unit_field)
     records.update(
         svc.db,
         record_id,
@@ -85,7 +90,7 @@ def map_vendor(svc: Services, record_id: int) -> None:
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
-    invoice = parse(record)
+    invoice = parse(record, tenant)
     supplier = resolve_supplier(svc, tenant, invoice)
     plan = dict(record.plan or {}, supplier=supplier)
     records.update(svc.db, record_id, plan=plan, step="vendor_mapped")
@@ -95,10 +100,19 @@ def map_vendor(svc: Services, record_id: int) -> None:
         record_id=record_id,
         step="map_vendor",
         event=f"vendor_{supplier['how']}",
-        message=f"Basware supplier {invoice.supplier_code} ({invoice.supplier_name}) is Exact supplier "
-        f"{supplier['Code'] or supplier['ID']} (matched by {supplier['how']})",
+        message=_vendor_text(invoice, supplier),
         detail={"supplier": supplier},
     )
+
+
+def _vendor_text(invoice: Invoice, supplier: dict[str, Any]) -> str:
+    exact = " ".join(str(part) for part in (supplier.get("Code"), supplier.get("Name")) if part) or supplier["ID"]
+    verb = "created as" if supplier["how"] == "created" else "is"
+    text = (
+        f"Basware supplier {invoice.supplier_code} ({invoice.supplier_name}) {verb} Exact supplier {exact}, "
+        f"found by {vendor_rules.how_text(supplier['how'], supplier.get('origin'))}"
+    )
+    return "; ".join([text, *supplier.get("notes", [])])
 
 
 def validate(svc: Services, record_id: int) -> None:
@@ -107,15 +121,14 @@ def validate(svc: Services, record_id: int) -> None:
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
-    invoice = parse(record)
+    invoice = parse(record, tenant)
     exact = svc.exact(tenant)
-    table = mappings.table(svc.db, tenant.id)
-    lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table, max_age=None)
-    if problems and any(p["field"] != "amounts" for p in problems):
-        # A code missing from the cache may have been created in Exact since: look once more.
-        lines, problems = _check(
-            svc, tenant.id, exact, invoice, tenant.purchase_journal, table, max_age=MISS_REFRESH_AGE
-        )
+    table = mappings.table(svc.db, tenant.id)  # read per validation, so an imported fix counts at once
+    lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table)
+    recheck = kinds_to_recheck(problems)
+    if recheck:
+        # A code missing from the cache may have been created (or unblocked) in Exact since: look once more.
+        lines, problems = _check(svc, tenant.id, exact, invoice, tenant.purchase_journal, table, recheck=recheck)
     if problems:
         count = len(problems)
         raise RecordBlocked(
@@ -143,10 +156,9 @@ def _check(
     journal: str,
     table: dimensions.Mapping,
     *,
-    max_age: float | None,
+    recheck: Collection[str] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    kwargs = {} if max_age is None else {"max_age": max_age}
-    _age, master = load_master(svc.db, tenant_id, exact, **kwargs)
+    _age, master = load_master(svc.db, tenant_id, exact, recheck=recheck)
     lines, problems = dimensions.plan_lines(invoice, master, table)
     problems = (
         money.total_problems(invoice)
@@ -203,7 +215,7 @@ def write(svc: Services, record_id: int) -> None:
 def _write_locked(svc: Services, record: Record) -> None:
     tenant = svc.tenant(record.tenant_id)
     exact = svc.exact(tenant)
-    invoice = parse(record)
+    invoice = parse(record, tenant)
     payload = entry_payload(record, invoice)
     entry, how = None, "created"
     if record.write_attempts > 0:  # an earlier attempt may have reached Exact before we could commit
