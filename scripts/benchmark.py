@@ -60,16 +60,20 @@ def invoice(index: int) -> dict[str, object]:
     )
 
 
+def admin(statement: str) -> None:
+    conn = psycopg2.connect("host=127.0.0.1 user=postgres dbname=postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(statement)
+    conn.close()
+
+
 def environment(backend: str, folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONNECTOR_", "CELERY_"))}
     env["CONNECTOR_DATA_DIR"] = str(folder)
     if backend == "postgres-redis":
         name = f"mlc_bench_{uuid.uuid4().hex[:8]}"
-        conn = psycopg2.connect("host=127.0.0.1 user=postgres dbname=postgres")
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute(f"CREATE DATABASE {name}")
-        conn.close()
+        admin(f"CREATE DATABASE {name}")
         env.update(
             CONNECTOR_DATABASE_URL=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}",
             CELERY_BROKER_URL="redis://127.0.0.1:6379/14",
@@ -125,6 +129,8 @@ def main() -> int:
     finally:
         running.stop()
         svc.close()
+        if args.backend == "postgres-redis":
+            admin(f"DROP DATABASE IF EXISTS {env['CONNECTOR_DATABASE_URL'].rsplit('/', 1)[1]} WITH (FORCE)")
 
 
 if __name__ == "__main__":
