@@ -170,37 +170,22 @@ def _dimension(
 ) -> str | None:
     code = mapping.get((kind, source), source)
     found = table.get(code)
+    usable = {c: d for c, d in table.items() if not _has_ended(d, entry_date)}
     if found is None:
-        problems.append(
-            _problem(
-                row.row_index,
-                kind,
-                source,
-                code,
-                f"{label} {code} does not exist in Exact division {master.division}",
-                _close(code, table),
-            )
-        )
+        text = f"{label} {code} does not exist in Exact division {master.division}"
+        problems.append(_problem(row.row_index, kind, source, code, text, _close(code, usable)))
         return None
-    ended = found.get("EndDate")
-    if isinstance(ended, date) and ended < entry_date:  # usable up to and including its end date
-        problems.append(
-            _problem(
-                row.row_index,
-                kind,
-                source,
-                code,
-                f"{label} {code} ended on {ended.isoformat()}, before the invoice date {entry_date.isoformat()}",
-                _close(code, {c: d for c, d in table.items() if not _has_ended(d, entry_date)}),
-            )
-        )
+    if _has_ended(found, entry_date):
+        ended = found["EndDate"].isoformat()
+        text = f"{label} {code} ended on {ended}, before the invoice date {entry_date.isoformat()}"
+        problems.append(_problem(row.row_index, kind, source, code, text, _close(code, usable)))
         return None
     return code
 
 
 def _has_ended(row: dict[str, Any], on: date) -> bool:
     ended = row.get("EndDate")
-    return isinstance(ended, date) and ended < on
+    return isinstance(ended, date) and ended < on  # usable up to and including its end date
 
 
 def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[dict[str, Any]]) -> None:
