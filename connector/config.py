@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from connector.errors import ConfigurationError
@@ -25,6 +25,18 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY
     admin_user: str | None = None
     admin_password: str | None = None
+    # Exact token timing: refresh when fewer than `margin` seconds remain, never sooner than `min age` after
+    # issue (Exact refuses that). Both are tunable only so that tests can run on seconds-long tokens.
+    exact_refresh_margin: float = 30.0
+    exact_min_refresh_age: float = 570.0
+    # The longest a Basware client-credentials token is reused (its own expires_in may shorten it).
+    basware_token_lifetime: float = 3600.0
+    # Re-consent reminders by e-mail; no host means e-mail is off (the webhook channel is per tenant).
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "ml-connector@localhost"
 
     @property
     def is_embedded(self) -> bool:
@@ -55,7 +67,29 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=max_body,
         admin_user=env.get("CONNECTOR_ADMIN_USER") or None,
         admin_password=env.get("CONNECTOR_ADMIN_PASSWORD") or None,
+        exact_refresh_margin=_number(env, "CONNECTOR_EXACT_REFRESH_MARGIN", 30.0),
+        exact_min_refresh_age=_number(env, "CONNECTOR_EXACT_MIN_REFRESH_AGE", 570.0),
+        basware_token_lifetime=_number(env, "CONNECTOR_BASWARE_TOKEN_LIFETIME", 3600.0),
+        smtp_host=env.get("CONNECTOR_SMTP_HOST") or None,
+        smtp_port=int(_number(env, "CONNECTOR_SMTP_PORT", 25)),
+        smtp_user=env.get("CONNECTOR_SMTP_USER") or None,
+        smtp_password=env.get("CONNECTOR_SMTP_PASSWORD") or None,
+        smtp_from=env.get("CONNECTOR_SMTP_FROM") or "ml-connector@localhost",
     )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A non-negative number from the environment, or the default; anything else is a start-up error."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} must not be negative")
+    return value
 
 
 def ensure_data_dir(settings: Settings) -> Path:

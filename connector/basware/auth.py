@@ -12,7 +12,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -28,6 +29,27 @@ DEFAULT_SCOPE = "accountingDocuments.read accountingDocuments.write vendors.read
 # of the lifetime so short-lived tokens (tests, odd tenants) are still reused.
 RENEWAL_MARGIN = 60.0
 DEFAULT_RETRY_AFTER = 60.0
+DEFAULT_LIFETIME = 3600.0
+
+
+class SharedTokenStore(Protocol):
+    """Where processes of one tenant share the token (connector.store.basware_tokens)."""
+
+    def load(self) -> tuple[str, float] | None:
+        """(token, renew-at epoch s) or None."""
+        ...
+
+    def save(self, token: str, expires_at: float) -> None:
+        """Store a new token for every process."""
+        ...
+
+    def discard(self, token: str) -> None:
+        """Forget the token if it is still the stored one."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """A lock every process sharing the store respects."""
+        ...
 
 
 class ClientCredentialsAuth(AuthBase):
@@ -43,6 +65,8 @@ class ClientCredentialsAuth(AuthBase):
         session: requests.Session | None = None,
         timeout: float = 30,
         clock: Callable[[], float] = time.time,
+        store: SharedTokenStore | None = None,
+        max_lifetime: float = DEFAULT_LIFETIME,
     ) -> None:
         self.token_url = base_url.rstrip("/") + "/v1/tokens"
         self.client_id = client_id
@@ -54,6 +78,8 @@ class ClientCredentialsAuth(AuthBase):
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at = 0.0
+        self._store = store
+        self._max_lifetime = max_lifetime
 
     def __repr__(self) -> str:
         # Never show the secret or the token, even in a debugger or a traceback's locals.
@@ -64,11 +90,10 @@ class ClientCredentialsAuth(AuthBase):
         return request
 
     def token(self) -> str:
-        """A valid access token: the cached one, or a new one when it is missing or about to expire."""
+        """A valid access token: the cached one, the one another process stored, or a new one."""
         with self._lock:
             if self._token is None or self.is_expired():
-                self._token, lifetime = self._fetch()
-                self._expires_at = self._clock() + lifetime - min(RENEWAL_MARGIN, lifetime / 10)
+                self._token, self._expires_at = self._shared() if self._store is not None else self._new()
             return self._token
 
     def is_expired(self) -> bool:
@@ -78,8 +103,29 @@ class ClientCredentialsAuth(AuthBase):
     def invalidate(self) -> None:
         """Forget the cached token (after a 401) so the next request fetches a new one."""
         with self._lock:
-            self._token = None
-            self._expires_at = 0.0
+            stale, self._token, self._expires_at = self._token, None, 0.0
+        if stale is not None and self._store is not None:
+            self._store.discard(stale)  # other processes must not keep sending a refused token
+
+    def _new(self) -> tuple[str, float]:
+        """Fetch a token; returns it with the moment to renew it."""
+        token, lifetime = self._fetch()
+        lifetime = min(lifetime, self._max_lifetime)
+        return token, self._clock() + lifetime - min(RENEWAL_MARGIN, lifetime / 10)
+
+    def _shared(self) -> tuple[str, float]:
+        """The stored token if still good, else a new one fetched and stored under the cross-process lock."""
+        assert self._store is not None
+        stored = self._store.load()
+        if stored is not None and self._clock() < stored[1]:
+            return stored
+        with self._store.lock():
+            stored = self._store.load()  # another process may have renewed while we waited
+            if stored is not None and self._clock() < stored[1]:
+                return stored
+            token, renew_at = self._new()
+            self._store.save(token, renew_at)
+            return token, renew_at
 
     def _fetch(self) -> tuple[str, float]:
         response = self._post_token_request()

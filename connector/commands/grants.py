@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import time
 from typing import Any
 
 from connector import cli
 from connector.commands.core import when
 from connector.crypto import generate_key
-from connector.store import records, tenants, tokens
+from connector.store import basware_tokens, records, tenants, tokens
 
 
 def exact_authorize(args: argparse.Namespace) -> int:
     """Consent: exchange a pasted code, or print the URL and take the callback on the redirect URI."""
     from connector.consent import wait_for_callback
     from connector.sync import grants
+    from workers.tasks import start_chain
 
     svc = cli.services()
     tenant = tenants.get_tenant(svc.db, args.name)
@@ -26,29 +28,26 @@ def exact_authorize(args: argparse.Namespace) -> int:
         print(f"Waiting for the callback on {tenant.exact_redirect_uri} ...", flush=True)
         callback = wait_for_callback(tenant.exact_redirect_uri, timeout=args.timeout)
         code = grants.code_from_callback(callback, state)
-    division = grants.complete_consent(svc, tenant, code, division=args.division)
-    print(f"tenant {tenant.name} authorized; Exact division {division}")
-    _resume_waiting(svc, tenant.id)
+    before = _waiting(svc, tenant.id)
+    division = grants.complete_consent(svc, tenant, code, division=args.division, enqueue=start_chain)
+    how = "pinned" if args.division is not None else "the consenting user's current division"
+    print(f"tenant {tenant.name} authorized; Exact division {division} ({how})")
+    if before:
+        print(f"{before} records that waited for consent are on their way again")
     return 0
 
 
-def _resume_waiting(svc: Any, tenant_id: int) -> None:
-    waiting = records.list_records(svc.db, tenant_id=tenant_id, status="waiting_for_reauth")
-    if not waiting:
-        return
-    from connector.sync import outcomes
-    from workers.tasks import start_chain
-
-    for record, _name in waiting:
-        if outcomes.resume(svc, record.id):
-            start_chain(record.id)
-    print(f"{len(waiting)} records that waited for consent are on their way again")
+def _waiting(svc: Any, tenant_id: int) -> int:
+    return len(records.list_records(svc.db, tenant_id=tenant_id, status="waiting_for_reauth"))
 
 
 def status(_args: argparse.Namespace) -> int:
-    """Tenants with grant health and record counts."""
+    """Tenants with grant health, record counts, and what needs the operator."""
+    from connector.sync import reminders
+
     svc = cli.services()
-    rows = []
+    rows, notes = [], []
+    now = time.time()
     for tenant in tenants.list_tenants(svc.db):
         health = tokens.token_health(svc.db, tenant.id)
         counts = records.count_by_status(svc.db, tenant.id)
@@ -58,10 +57,16 @@ def status(_args: argparse.Namespace) -> int:
                 tenant.name,
                 grant,
                 when(health["refreshed_at"]),  # type: ignore[arg-type]
+                health["token_calls"],
                 " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "-",
             )
         )
-    cli.print_table(["tenant", "grant", "grant renewed", "records"], rows)
+        warning = reminders.warning(svc, tenant, now)
+        if warning:
+            notes.append(f"! {warning} (last reminder: {when(reminders.last_sent(svc, tenant.id))})")
+    cli.print_table(["tenant", "grant", "grant renewed", "token calls today", "records"], rows)
+    for note in notes:
+        print(note)
     return 0
 
 
@@ -74,8 +79,12 @@ def keys_generate(_args: argparse.Namespace) -> int:
 def keys_rotate(_args: argparse.Namespace) -> int:
     """Re-encrypt every stored secret with the first key of CONNECTOR_SECRET_KEY."""
     svc = cli.services()
-    count = tenants.reencrypt_secrets(svc.db, svc.box) + tokens.reencrypt_tokens(svc.db, svc.box)
-    print(f"{count} stored secrets re-encrypted with the first key")
+    count = (
+        tenants.reencrypt_secrets(svc.db, svc.box)
+        + tokens.reencrypt_tokens(svc.db, svc.box)
+        + basware_tokens.reencrypt_tokens(svc.db, svc.box)
+    )
+    print(f"{count} stored secrets re-encrypted with the first key; old keys may now be removed")
     return 0
 
 

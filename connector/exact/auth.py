@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode
 
 import requests
@@ -20,8 +20,9 @@ from connector.errors import (
     RateLimited,
     ReauthRequired,
     RetriableAPIError,
+    StorageUnavailable,
 )
-from connector.exact.tokens import REFRESH_MARGIN, ExactTokens, TokenStore
+from connector.exact.tokens import MIN_REFRESH_AGE, REFRESH_MARGIN, ExactTokens, TokenStore
 from connector.jsonutil import loads
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,9 @@ SYSTEM = "exact"
 TOO_EARLY_REASON = "TooEarlyToRefreshTokens"
 # On a refresh these codes mean the grant is gone: old token reused, expired, revoked, or unknown.
 _DEAD_GRANT_ERRORS = {"unauthorized_client", "invalid_request", "invalid_grant"}
+# Exact allows 200 token calls a day per app and user; past this many something refreshes too often.
+TOKEN_CALL_WARNING = 150
+SAVE_ATTEMPTS = 3
 
 
 class TooEarlyToRefresh(FatalAPIError):
@@ -110,6 +114,8 @@ class ExactOAuth:
         tokens = self._tokens_from(body)
         if tokens is not None:
             # Whatever carries tokens is kept, even a 429: Exact rotated the grant regardless.
+            if response.status_code != 200:
+                log.warning("Exact token endpoint answered %s with new tokens; keeping them", response.status_code)
             return tokens
         raise _token_error(response, body, refreshing=refreshing)
 
@@ -155,6 +161,15 @@ def _token_error(response: requests.Response, body: Any, *, refreshing: bool) ->
     return FatalAPIError(text, **common)
 
 
+@runtime_checkable
+class CountsTokenCalls(Protocol):
+    """A token store that also counts calls to the token endpoint (Exact allows 200 a day per app and user)."""
+
+    def count_token_call(self) -> int:
+        """Note one call to the token endpoint; returns how many were made today."""
+        ...
+
+
 class TokenManager:
     """Hands out a valid access token; refreshes single-flight under the store's lock and persists first."""
 
@@ -165,30 +180,43 @@ class TokenManager:
         clock: Callable[[], float] = time.time,
         *,
         margin: float = REFRESH_MARGIN,
+        min_age: float = MIN_REFRESH_AGE,
     ) -> None:
         self._oauth = oauth
         self._store = store
         self._clock = clock
         self._margin = margin
+        self._min_age = min_age
 
     def access_token(self) -> str:
         """A token with more than `margin` seconds left, refreshing (once, across processes) if needed."""
         tokens = self._store.load()
-        if tokens is not None and not tokens.needs_refresh(self._clock(), self._margin):
+        if tokens is not None and not self._is_due(tokens):
             return tokens.access_token
         with self._store.lock():
             tokens = self._load_or_fail()
-            if not tokens.needs_refresh(self._clock(), self._margin):
+            if not self._is_due(tokens):
                 return tokens.access_token  # another worker refreshed while we waited for the lock
             return self._refresh_locked(tokens).access_token
 
     def force_refresh(self, stale_access_token: str) -> str:
-        """After an API 401: refresh unless another worker already replaced the stale token."""
+        """After an API 401: refresh unless another worker already replaced the stale token.
+
+        The minimum age is not applied here: a 401 on a young token means the grant itself may be gone, and
+        only the token endpoint can say so (a too-early answer costs one call and changes nothing).
+        """
         with self._store.lock():
             tokens = self._load_or_fail()
             if tokens.access_token != stale_access_token:
                 return tokens.access_token
             return self._refresh_locked(tokens).access_token
+
+    def _is_due(self, tokens: ExactTokens) -> bool:
+        """Little life left, and old enough that Exact accepts a refresh (or already expired)."""
+        now = self._clock()
+        if not tokens.needs_refresh(now, self._margin):
+            return False
+        return tokens.may_refresh(now, self._min_age) or now >= tokens.expires_at
 
     def _load_or_fail(self) -> ExactTokens:
         tokens = self._store.load()
@@ -197,6 +225,7 @@ class TokenManager:
         return tokens
 
     def _refresh_locked(self, tokens: ExactTokens) -> ExactTokens:
+        self._count_call()
         try:
             fresh = self._oauth.refresh(tokens.refresh_token)
         except TooEarlyToRefresh:
@@ -205,5 +234,24 @@ class TokenManager:
         except ReauthRequired as exc:
             self._store.mark_dead(str(exc))
             raise
-        self._store.save(fresh)  # persist before use: the old refresh token is already dead
+        self._save(fresh)  # persist before use: the old refresh token is already dead
         return fresh
+
+    def _count_call(self) -> None:
+        if not isinstance(self._store, CountsTokenCalls):
+            return
+        calls = self._store.count_token_call()
+        if calls > TOKEN_CALL_WARNING:
+            log.warning("Exact token endpoint called %d times today for this grant (Exact allows 200)", calls)
+
+    def _save(self, fresh: ExactTokens) -> None:
+        """Store new tokens, trying again on a passing database failure: losing them kills the grant."""
+        for attempt in range(SAVE_ATTEMPTS):
+            try:
+                self._store.save(fresh)
+                return
+            except StorageUnavailable:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    log.critical("new Exact tokens could not be stored; the grant will need a new consent")
+                    raise
+                time.sleep(0.5 * (attempt + 1))

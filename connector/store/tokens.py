@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -14,14 +15,34 @@ from connector.store import audit
 from connector.store.db import Database, exact_tokens, tenants
 from connector.store.locks import lease
 
+log = logging.getLogger(__name__)
+
+
+def _today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")  # Exact's daily limits reset at 00:00 UTC
+
 
 class DbTokenStore:
-    """The `TokenStore` of one tenant, shared by every worker, beat, the receiver and the CLI."""
+    """The `TokenStore` of one tenant, shared by every worker, beat, the receiver and the CLI.
 
-    def __init__(self, db: Database, box: SecretBox, tenant_id: int) -> None:
+    `on_dead` is called once, when this store is the one that finds the grant dead (to tell the operator).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        tenant_id: int,
+        *,
+        on_dead: Callable[[str], None] | None = None,
+    ) -> None:
         self.db = db
         self.box = box
         self.tenant_id = tenant_id
+        self._on_dead = on_dead
+
+    def __repr__(self) -> str:
+        return f"DbTokenStore(tenant_id={self.tenant_id})"
 
     def load(self) -> ExactTokens | None:
         with self.db.begin() as conn:
@@ -36,6 +57,7 @@ class DbTokenStore:
         )
 
     def save(self, tokens: ExactTokens) -> None:
+        """Store new tokens and mark the grant active; the call that fetched them was counted already."""
         values = {
             "access_token": self.box.encrypt(tokens.access_token),
             "refresh_token": self.box.encrypt(tokens.refresh_token),
@@ -43,22 +65,38 @@ class DbTokenStore:
             "expires_at": tokens.expires_at,
             "refreshed_at": tokens.issued_at,
         }
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
         with self.db.begin() as conn:
-            row = conn.execute(
-                sa.select(exact_tokens.c.token_calls_day, exact_tokens.c.token_calls).where(
-                    exact_tokens.c.tenant_id == self.tenant_id
+            done = conn.execute(
+                exact_tokens.update().where(exact_tokens.c.tenant_id == self.tenant_id).values(**values)
+            ).rowcount
+            if not done:  # the first consent: its code exchange is the day's first token call
+                conn.execute(
+                    exact_tokens.insert().values(
+                        tenant_id=self.tenant_id, token_calls_day=_today(), token_calls=1, **values
+                    )
                 )
-            ).first()
-            calls = (row.token_calls + 1) if row is not None and row.token_calls_day == day else 1
-            values.update(token_calls_day=day, token_calls=calls)
-            if row is None:
-                conn.execute(exact_tokens.insert().values(tenant_id=self.tenant_id, **values))
-            else:
-                conn.execute(exact_tokens.update().where(exact_tokens.c.tenant_id == self.tenant_id).values(**values))
             conn.execute(
                 tenants.update().where(tenants.c.id == self.tenant_id).values(grant_status="active", grant_reason=None)
             )
+
+    def count_token_call(self) -> int:
+        """Note one call to Exact's token endpoint; returns today's count (0 before the first consent)."""
+        day = _today()
+        with self.db.begin() as conn:
+            conn.execute(
+                exact_tokens.update()
+                .where(exact_tokens.c.tenant_id == self.tenant_id)
+                .values(
+                    token_calls=sa.case(
+                        (exact_tokens.c.token_calls_day == day, exact_tokens.c.token_calls + 1), else_=1
+                    ),
+                    token_calls_day=day,
+                )
+            )
+            calls = conn.execute(
+                sa.select(exact_tokens.c.token_calls).where(exact_tokens.c.tenant_id == self.tenant_id)
+            ).scalar()
+        return int(calls or 0)
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -67,11 +105,21 @@ class DbTokenStore:
             yield
 
     def mark_dead(self, reason: str) -> None:
+        """Pause the tenant; only the first process to find the grant dead audits it and tells the operator."""
         with self.db.begin() as conn:
-            conn.execute(
-                tenants.update().where(tenants.c.id == self.tenant_id).values(grant_status="dead", grant_reason=reason)
-            )
+            changed = conn.execute(
+                tenants.update()
+                .where(tenants.c.id == self.tenant_id, tenants.c.grant_status != "dead")
+                .values(grant_status="dead", grant_reason=reason)
+            ).rowcount
+        if not changed:
+            return
         audit.record(self.db, tenant_id=self.tenant_id, step="exact_auth", event="grant_dead", message=reason)
+        if self._on_dead is not None:
+            try:
+                self._on_dead(reason)
+            except Exception:  # telling the operator must never hide the dead grant from the caller
+                log.exception("tenant=%s could not notify the operator of a dead grant", self.tenant_id)
 
 
 def token_health(db: Database, tenant_id: int) -> dict[str, float | int | str | None]:
@@ -87,17 +135,29 @@ def token_health(db: Database, tenant_id: int) -> dict[str, float | int | str | 
         ).first()
     if row is None:
         return {"refreshed_at": None, "expires_at": None, "token_calls": 0, "token_calls_day": None}
-    return dict(row._mapping)
+    health = dict(row._mapping)
+    if health["token_calls_day"] != _today():  # yesterday's count says nothing about today's budget
+        health["token_calls"] = 0
+    return health
 
 
 def reencrypt_tokens(db: Database, box: SecretBox) -> int:
-    """Re-encrypt stored tokens with the first key; returns how many values were rewritten."""
-    count = 0
+    """Re-encrypt stored tokens with the first key; returns how many values were rewritten.
+
+    Each grant is rewritten under its refresh lease: a refresh saved between our read and our write would
+    otherwise be overwritten by the old, already rotated tokens, and the grant would die.
+    """
     with db.begin() as conn:
-        for row in conn.execute(sa.select(exact_tokens)).all():
+        tenant_ids = [row.tenant_id for row in conn.execute(sa.select(exact_tokens.c.tenant_id))]
+    count = 0
+    for tenant_id in tenant_ids:
+        with lease(db, f"exact-token:{tenant_id}", ttl=90, wait=120), db.begin() as conn:
+            row = conn.execute(sa.select(exact_tokens).where(exact_tokens.c.tenant_id == tenant_id)).first()
+            if row is None:
+                continue
             conn.execute(
                 exact_tokens.update()
-                .where(exact_tokens.c.tenant_id == row.tenant_id)
+                .where(exact_tokens.c.tenant_id == tenant_id)
                 .values(access_token=box.rotate(row.access_token), refresh_token=box.rotate(row.refresh_token))
             )
             count += 2

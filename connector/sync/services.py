@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
+import sqlalchemy as sa
+
+from connector.basware.auth import ClientCredentialsAuth
 from connector.basware.client import BaswareClient
 from connector.basware.regions import basware_base_url
 from connector.config import Settings, ensure_data_dir, load_settings
 from connector.crypto import SecretBox, load_secret_box
-from connector.errors import ReauthRequired
+from connector.errors import ReauthRequired, StorageUnavailable
 from connector.exact.auth import ExactOAuth, TokenManager
 from connector.exact.client import ExactClient
 from connector.exact.regions import exact_base_url
+from connector.notify import Notifier
+from connector.store.basware_tokens import DbBaswareTokenStore
 from connector.store.db import Database
+from connector.store.db import tenants as tenants_table
 from connector.store.tenants import Tenant, get_tenant
 from connector.store.tokens import DbTokenStore
+
+log = logging.getLogger(__name__)
 
 
 class Services:
@@ -26,6 +35,8 @@ class Services:
         ensure_data_dir(self.settings)
         self.db = Database(self.settings.database_url)
         self.box: SecretBox = load_secret_box(self.settings)
+        check_secret_key(self.db, self.box)
+        self.notifier = Notifier(self.settings)
         self._exact: dict[tuple[int, int | None, str], ExactClient] = {}
         self._basware: dict[tuple[int, str], BaswareClient] = {}
         self._lock = threading.Lock()
@@ -41,7 +52,20 @@ class Services:
         return ExactOAuth(base, tenant.exact_client_id, secret, tenant.exact_redirect_uri)
 
     def token_store(self, tenant: Tenant) -> DbTokenStore:
-        return DbTokenStore(self.db, self.box, tenant.id)
+        """The tenant's shared Exact token store; finding the grant dead tells the operator at once."""
+        from connector.sync.reminders import grant_died
+
+        tenant_id = tenant.id
+        return DbTokenStore(self.db, self.box, tenant_id, on_dead=lambda reason: grant_died(self, tenant_id, reason))
+
+    def token_manager(self, tenant: Tenant) -> TokenManager:
+        """Single-flight refreshes for the tenant, with the process's refresh timing."""
+        return TokenManager(
+            self.exact_oauth(tenant),
+            self.token_store(tenant),
+            margin=self.settings.exact_refresh_margin,
+            min_age=self.settings.exact_min_refresh_age,
+        )
 
     def exact(self, tenant: Tenant) -> ExactClient:
         """The tenant's Exact client; a tenant without a live grant waits for a person to consent."""
@@ -56,8 +80,7 @@ class Services:
         key = (tenant.id, tenant.exact_division, base)
         with self._lock:
             if key not in self._exact:
-                manager = TokenManager(self.exact_oauth(tenant), self.token_store(tenant))
-                self._exact[key] = ExactClient(base, manager, division=tenant.exact_division)
+                self._exact[key] = ExactClient(base, self.token_manager(tenant), division=tenant.exact_division)
             return self._exact[key]
 
     def basware(self, tenant: Tenant) -> BaswareClient:
@@ -67,11 +90,33 @@ class Services:
         with self._lock:
             if key not in self._basware:
                 secret = tenant.secret("basware_client_secret", self.box)
-                self._basware[key] = BaswareClient(base, tenant.basware_client_id, secret)
+                # One token per tenant for all processes, renewed under a lease (see store.basware_tokens).
+                auth = ClientCredentialsAuth(
+                    base,
+                    tenant.basware_client_id,
+                    secret,
+                    store=DbBaswareTokenStore(self.db, self.box, tenant.id),
+                    max_lifetime=self.settings.basware_token_lifetime,
+                )
+                self._basware[key] = BaswareClient(base, tenant.basware_client_id, secret, auth=auth)
             return self._basware[key]
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def check_secret_key(db: Database, box: SecretBox) -> None:
+    """Refuse to start when the key cannot open a stored secret: a clear error now, not a crash mid-task."""
+    try:
+        with db.begin() as conn:
+            if not sa.inspect(conn).has_table("tenants"):
+                return  # a new database: nothing is encrypted yet
+            sample = conn.execute(sa.select(tenants_table.c.exact_client_secret).limit(1)).scalar()
+    except StorageUnavailable:
+        log.warning("database unavailable at start-up; the secret key is checked on first use")
+        return
+    if sample is not None:
+        box.decrypt(sample)  # raises ConfigurationError naming CONNECTOR_SECRET_KEY
 
 
 _services: Services | None = None

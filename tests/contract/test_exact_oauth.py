@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from connector.errors import FatalAPIError, ReauthRequired
-from connector.exact.auth import ExactOAuth, TooEarlyToRefresh
+from connector.exact.auth import ExactOAuth, TokenManager, TooEarlyToRefresh
+from connector.exact.client import ExactClient
 from connector.exact.tokens import ExactTokens
 from tests.contract.exact_fixtures import (
     CLIENT_ID,
@@ -109,11 +110,14 @@ def test_expiry_follows_expires_in() -> None:
     with running_exact(clock=clock, access_token_lifetime=2, min_refresh_age=1, margin=0.5) as exact:
         first = stored(exact)
         assert first.expires_at == first.issued_at + 2
-        exact.client.journals()
+        # The manager's minimum age must match the sandbox's 1 s, as Exact's 570 s matches the default.
+        manager = TokenManager(exact.oauth, exact.store, clock=clock, margin=0.5, min_age=1)
+        client = ExactClient(exact.url, manager, division=DIVISION, session=exact.session)
+        client.journals()
         clock.advance(1.6)
-        exact.client.journals()
+        client.journals()
         clock.advance(3)  # the second token expired too: refresh again rather than send a dead token
-        exact.client.journals()
+        client.journals()
         assert [kind for kind, ok, _ in exact.sandbox.token_log if ok] == ["code", "refresh", "refresh"]
 
 
