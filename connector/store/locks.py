@@ -24,6 +24,26 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
 
 
+def is_dead_owner(owner: str | None) -> bool:
+    """True only when the holder provably died: it ran on this host and its process is gone.
+
+    A holder on another host (another container) is never judged dead: its lease simply expires.
+    """
+    if not owner:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False
+
+
 def try_acquire(db: Database, name: str, owner: str, ttl: float, now: float | None = None) -> bool:
     """Take the lease if it is free or expired; True when this owner holds it now."""
     now = time.time() if now is None else now

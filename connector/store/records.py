@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from connector import jsonutil
 from connector.store.db import Database, records, row_dict, tenants
+from connector.store.locks import is_dead_owner
 
 STATUSES = ("pending", "written", "blocked", "waiting_for_reauth", "failed")
 KINDS = ("invoice", "purchase_order", "vendor")
@@ -124,19 +125,21 @@ def _record_from_dict(data: dict[str, Any]) -> Record:
 
 
 def try_lock(db: Database, record_id: int, owner: str, ttl: float, now: float | None = None) -> bool:
-    """Take the per-record lease that serialises the steps of every chain working on one document."""
+    """Take the per-record lease that serialises the steps of every chain working on one document.
+
+    A lease whose holder was killed (same host, process gone: a worker child lost mid-task) is taken over at
+    once, so the redelivered task need not wait for the lease to expire.
+    """
     now = time.time() if now is None else now
+    free = sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now, records.c.locked_by == owner)
     with db.begin() as conn:
+        holder = conn.execute(sa.select(records.c.locked_by).where(records.c.id == record_id)).scalar()
+        if is_dead_owner(holder):
+            free = sa.or_(free, records.c.locked_by == holder)
         taken = conn.execute(
             records.update()
             .where(records.c.id == record_id)
-            .where(
-                sa.or_(
-                    records.c.locked_until.is_(None),
-                    records.c.locked_until < now,
-                    records.c.locked_by == owner,
-                )
-            )
+            .where(free)
             .values(locked_by=owner, locked_until=now + ttl)
         ).rowcount
     return bool(taken)

@@ -18,6 +18,9 @@ from connector.store import records
 from connector.sync.services import Services
 from tests.support import Sandboxes
 
+# The session worker's process id, for tests that kill its pool processes on purpose.
+WORKER_PIDS: dict[str, int] = {}
+
 
 @pytest.fixture(scope="session")
 def sandboxes() -> Iterator[Sandboxes]:
@@ -86,6 +89,7 @@ def worker(
         )
     try:
         _wait_until_ready(celery_app, process, log_path)
+        WORKER_PIDS["main"] = process.pid
         yield log_path
     finally:
         process.terminate()
