@@ -1,0 +1,262 @@
+"""Vendor master data: Basware vendors changed since the last run become or update Exact supplier accounts.
+
+Per tenant whose `vendor_sync_interval` has passed: page through Basware vendors updated after the stored
+watermark (Basware's own `lastUpdated`, so no clock is compared with another), find each one's Exact
+supplier (the tenant's vendor mapping, then code, VAT number, name), update what differs (name, VAT number,
+address, e-mail; a missing bank account is added), or create it when the tenant allows. Every change is
+audited and every match is remembered in the vendor mapping with origin "sync". The watermark moves only
+after a whole run, so an interrupted run is repeated, and repeating changes nothing that is already equal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connector.basware.schemas import load_vendor
+from connector.domain import Vendor
+from connector.errors import ConnectorError, RecordBlocked
+from connector.exact import odata
+from connector.exact.client import ExactClient
+from connector.mapping import vendors as rules
+from connector.store import audit, mappings, state
+from connector.store.locks import lease
+from connector.store.tenants import Tenant, list_tenants
+from connector.sync.services import Services
+
+log = logging.getLogger(__name__)
+WATERMARK = "vendors:last_updated"
+LAST_RUN = "vendors:last_run"
+ORIGIN = "sync"
+COMPARED = ("Name", "VATNumber", "Email", "AddressLine1", "Postcode", "City", "Country")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+Progress = Callable[[str, str, str], None]  # (vendor code, outcome, detail)
+
+
+@dataclass
+class VendorSyncResult:
+    """What one run did, vendor by vendor."""
+
+    tenant: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for a person: counts per outcome."""
+        return (
+            f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.skipped)} skipped"
+        )
+
+
+def is_due(tenant: Tenant, last_run: float | None, now: float) -> bool:
+    """True when vendor sync is on for the tenant (interval > 0) and the interval has passed."""
+    if tenant.vendor_sync_interval <= 0:
+        return False
+    return last_run is None or now - last_run >= tenant.vendor_sync_interval
+
+
+def sync_due_tenants(svc: Services, now: float | None = None) -> int:
+    """Sync every tenant that is due; one tenant's failure is logged and does not stop the others."""
+    synced = 0
+    for tenant in list_tenants(svc.db):
+        try:
+            synced += sync_if_due(svc, tenant, now) is not None
+        except ConnectorError as exc:  # its last run stays put, so the next beat tries it again
+            log.warning("tenant=%s step=vendor_sync failed: %s", tenant.name, exc)
+    return synced
+
+
+def sync_if_due(svc: Services, tenant: Tenant, now: float | None = None) -> VendorSyncResult | None:
+    """Run the sync if the tenant's interval has passed; None when it was not due."""
+    now = time.time() if now is None else now
+    last = state.get(svc.db, tenant.id, LAST_RUN)
+    if not is_due(tenant, float(last) if last else None, now):
+        return None
+    return sync_tenant(svc, tenant, now=now)
+
+
+def sync_tenant(
+    svc: Services, tenant: Tenant, *, full: bool = False, progress: Progress | None = None, now: float | None = None
+) -> VendorSyncResult:
+    """Bring Exact's suppliers in line with the Basware vendors changed since the last run (all if `full`)."""
+    exact = svc.exact(tenant)
+    since = None if full else state.get(svc.db, tenant.id, WATERMARK)
+    newest = since
+    result = VendorSyncResult(tenant.name)
+    for raw in svc.basware(tenant).list_vendors(since):
+        code = str(raw.get("vendorCode") or raw.get("externalCode") or "?")
+        outcome, detail = _sync_one(svc, tenant, exact, raw)
+        _tally(result, code, outcome, detail)
+        if progress is not None:
+            progress(code, outcome, detail)
+        newest = _later(newest, raw.get("lastUpdated"))
+    if newest:
+        state.put(svc.db, tenant.id, WATERMARK, newest)
+    state.put(svc.db, tenant.id, LAST_RUN, repr(time.time() if now is None else now))
+    return result
+
+
+def _tally(result: VendorSyncResult, code: str, outcome: str, detail: str) -> None:
+    if outcome == "skipped":
+        result.skipped.append((code, detail))
+    else:
+        getattr(result, outcome).append(code)
+
+
+def _later(current: str | None, candidate: Any) -> str | None:
+    if not isinstance(candidate, str) or not candidate:
+        return current
+    if current is None:
+        return candidate
+    return candidate if _instant(candidate) > _instant(current) else current
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _sync_one(svc: Services, tenant: Tenant, exact: ExactClient, raw: dict[str, Any]) -> tuple[str, str]:
+    """(outcome, detail) for one vendor: created, updated, unchanged or skipped, with the reason."""
+    try:
+        vendor = load_vendor(raw)
+        account = find_supplier(svc, tenant, exact, vendor)
+        if account is None:
+            return _create(svc, tenant, exact, vendor)
+        return _update(svc, tenant, exact, vendor, account)
+    except RecordBlocked as exc:
+        code = str(raw.get("vendorCode") or "?")
+        _audit(svc, tenant, "vendor_skipped", f"vendor {code} not synced: {exc}", {"problems": exc.problems})
+        return "skipped", str(exc)
+
+
+def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> dict[str, Any] | None:
+    """The Exact account of a vendor: its mapping, else the supplier with its code, VAT number or name."""
+    mapped = mappings.lookup(svc.db, tenant.id, "vendor", vendor.code)
+    if mapped:
+        condition = f"ID eq {odata.guid(mapped)}" if GUID.match(mapped.strip()) else _code_condition(mapped)
+        found = exact.find_accounts(condition)
+        if not found:
+            raise RecordBlocked(
+                f"vendor {vendor.code} is mapped to Exact account {mapped}, which does not exist in division "
+                f"{exact.division}; correct the vendor mapping",
+                [_problem(vendor.code, mapped, "mapped account not found in Exact")],
+            )
+        return found[0]
+    for how, condition in _match_conditions(vendor):
+        found = exact.find_accounts(f"{condition} and IsSupplier eq true")
+        found = rules.by_vat(found, vendor.vat_number) if how == "VAT number" else found
+        if len(found) > 1:
+            names = rules.describe(found)
+            raise RecordBlocked(
+                f"vendor {vendor.code} matches {len(found)} Exact suppliers by {how}: {'; '.join(names)}; add a "
+                "vendor mapping to choose one",
+                [_problem(vendor.code, None, f"ambiguous match by {how}", names)],
+            )
+        if found:
+            return found[0]
+    return None
+
+
+def _match_conditions(vendor: Vendor) -> list[tuple[str, str]]:
+    conditions = []
+    if len(vendor.code.strip()) <= odata.ACCOUNT_CODE_WIDTH:
+        conditions.append(("code", _code_condition(vendor.code)))
+    if vendor.vat_number and rules.normalise_vat(vendor.vat_number):
+        conditions.append(("VAT number", f"VATNumber eq {odata.string(vendor.vat_number.strip())}"))
+    if vendor.name.strip():
+        conditions.append(("name", f"Name eq {odata.string(' '.join(vendor.name.split()))}"))
+    return conditions
+
+
+def _code_condition(code: str) -> str:
+    return f"Code eq {odata.string(odata.pad_account_code(code))}"
+
+
+def _create(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> tuple[str, str]:
+    if not tenant.auto_create_vendors:
+        text = f"vendor {vendor.code} ({vendor.name}) is not in Exact and this tenant does not create suppliers"
+        _audit(svc, tenant, "vendor_not_created", text)
+        return "skipped", "not in Exact; auto-create is off"
+    # The same lease as an invoice chain creating this vendor: between them, one account is created.
+    with lease(svc.db, f"vendor-create:{tenant.id}:{vendor.code}", ttl=120, wait=120):
+        account = find_supplier(svc, tenant, exact, vendor)
+        if account is not None:
+            return _update(svc, tenant, exact, vendor, account)
+        created = exact.create_account(rules.account_fields(vendor))
+        mappings.put(svc.db, tenant.id, "vendor", vendor.code, str(created["ID"]), origin=ORIGIN)
+    bank = _add_bank_account(exact, str(created["ID"]), vendor)
+    text = f"supplier {str(created.get('Code') or '').strip()} {vendor.name} created in Exact division {exact.division}"
+    _audit(svc, tenant, "supplier_created", text + (f"; {bank}" if bank else ""), {"account_id": str(created["ID"])})
+    return "created", "created in Exact"
+
+
+def _update(
+    svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor, account: dict[str, Any]
+) -> tuple[str, str]:
+    account_id = str(account["ID"])
+    if mappings.lookup(svc.db, tenant.id, "vendor", vendor.code) is None:
+        mappings.put(svc.db, tenant.id, "vendor", vendor.code, account_id, origin=ORIGIN)
+    changes = differences(account, vendor)
+    if changes:
+        exact.update_account(account_id, {name: new for name, (_old, new) in changes.items()})
+    bank = _add_bank_account(exact, account_id, vendor)
+    if not changes and not bank:
+        return "unchanged", ""
+    said = [f"{name} {old or '(empty)'} -> {new}" for name, (old, new) in changes.items()] + ([bank] if bank else [])
+    code = str(account.get("Code") or "").strip()
+    _audit(
+        svc, tenant, "supplier_updated", f"supplier {code} {vendor.name} updated from Basware: {'; '.join(said)}",
+        {"account_id": account_id, "changes": {name: list(pair) for name, pair in changes.items()}},
+    )  # fmt: skip
+    return "updated", "; ".join(said)
+
+
+def differences(account: dict[str, Any], vendor: Vendor) -> dict[str, tuple[Any, Any]]:
+    """{field: (Exact's value, Basware's value)} for the fields that differ; Basware's blanks change nothing."""
+    wanted = rules.account_fields(vendor)
+    changes = {}
+    for name in COMPARED:
+        new = wanted.get(name)
+        old = account.get(name)
+        if new is not None and _plain(old) != _plain(new):
+            changes[name] = (old, new)
+    return changes
+
+
+def _plain(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _add_bank_account(exact: ExactClient, account_id: str, vendor: Vendor) -> str:
+    """Register the vendor's IBAN on the account when it is not there yet; what was done, in words."""
+    if not vendor.iban:
+        return ""
+    iban = re.sub(r"\s", "", vendor.iban).upper()
+    known = {re.sub(r"\s", "", str(b.get("BankAccount") or "")).upper() for b in exact.bank_accounts(account_id)}
+    if iban in known:
+        return ""
+    exact.create_bank_account({"Account": account_id, "BankAccount": iban, "BICCode": vendor.bic})
+    return f"bank account {iban} added"
+
+
+def _audit(svc: Services, tenant: Tenant, event: str, message: str, detail: Any = None) -> None:
+    audit.record(svc.db, tenant_id=tenant.id, step="vendor_sync", event=event, message=message, detail=detail)
+
+
+def _problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "row": None,
+        "field": "vendor",
+        "basware_code": code,
+        "mapped_code": mapped,
+        "problem": text,
+        "suggestions": suggestions or [],
+    }
