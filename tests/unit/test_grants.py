@@ -1,0 +1,210 @@
+"""The grant's token chain on a real store: min age, counted calls, a lock always released, one dead alert."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from connector import jsonutil
+from connector.config import load_settings
+from connector.errors import ConfigurationError, FatalAPIError, ReauthRequired, RetriableAPIError, StorageUnavailable
+from connector.exact.auth import ExactOAuth, TokenManager
+from connector.exact.tokens import ExactTokens
+from connector.sandbox.server import ServerThread
+from connector.store import audit
+from connector.store.db import exact_tokens, locks
+from connector.store.tokens import DbTokenStore, token_health
+from connector.sync import grants
+from connector.sync.services import Services
+from tests.unit.test_reminders import plain_tenant
+
+
+def tokens(n: int, issued_at: float, lifetime: float = 600) -> ExactTokens:
+    return ExactTokens(f"access-{n}", f"refresh-{n}", issued_at, issued_at + lifetime)
+
+
+class ScriptedOAuth:
+    """Stands in for ExactOAuth: answers refreshes from a script and records what it was sent."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.sent: list[str] = []
+
+    def refresh(self, refresh_token: str) -> ExactTokens:
+        self.sent.append(refresh_token)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+@pytest.fixture
+def svc(sqlite_services: Services) -> Services:
+    return sqlite_services
+
+
+@pytest.fixture
+def store(svc: Services) -> DbTokenStore:
+    tenant = plain_tenant(svc)
+    store = svc.token_store(tenant)
+    store.save(tokens(1, issued_at=1000.0))
+    return store
+
+
+def manager(store: Any, oauth: ScriptedOAuth, now: float) -> TokenManager:
+    return TokenManager(oauth, store, clock=lambda: now)  # type: ignore[arg-type]
+
+
+def held_locks(svc: Services) -> list[str]:
+    with svc.db.begin() as conn:
+        return [row.name for row in conn.execute(sa.select(locks))]
+
+
+def test_a_token_inside_the_margin_but_younger_than_570_s_is_used_not_refreshed(store: DbTokenStore) -> None:
+    short = tokens(1, issued_at=1000.0, lifetime=580)  # within 30 s of expiry already at 550 s of age
+    store.save(short)
+    oauth = ScriptedOAuth(tokens(2, issued_at=1560.0))
+    assert manager(store, oauth, 1560.0).access_token() == "access-1"
+    assert oauth.sent == []  # Exact would refuse it as too early and count it against the 200 a day
+    assert manager(store, oauth, 1575.0).access_token() == "access-2"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ReauthRequired("Old refresh token used.", system="exact", status=401),
+        RetriableAPIError("token endpoint unreachable", system="exact"),
+        FatalAPIError("invalid_client", system="exact", status=401),
+    ],
+)
+def test_the_refresh_lock_is_released_whatever_the_token_endpoint_does(
+    svc: Services, store: DbTokenStore, failure: Exception
+) -> None:
+    with pytest.raises(type(failure)):
+        manager(store, ScriptedOAuth(failure), 1700.0).access_token()
+    assert held_locks(svc) == []  # the next worker does not wait two minutes for a lease nobody holds
+
+
+def test_new_tokens_are_saved_even_when_the_database_hiccups(store: DbTokenStore) -> None:
+    class FlakyStore:
+        """Delegates to the real store; the first save fails as if the database blinked."""
+
+        def __init__(self) -> None:
+            self.failures = 1
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        def save(self, fresh: ExactTokens) -> None:
+            if self.failures:
+                self.failures -= 1
+                raise StorageUnavailable("database unavailable")
+            store.save(fresh)
+
+    assert manager(FlakyStore(), ScriptedOAuth(tokens(2, 1700.0)), 1700.0).access_token() == "access-2"
+    assert store.load() == tokens(2, 1700.0)
+
+
+def test_every_token_call_is_counted_per_day_and_a_new_day_starts_at_zero(svc: Services, store: DbTokenStore) -> None:
+    oauth = ScriptedOAuth(tokens(2, 1700.0), ReauthRequired("gone", system="exact", status=401))
+    manager(store, oauth, 1700.0).access_token()
+    with pytest.raises(ReauthRequired):
+        manager(store, oauth, 2400.0).access_token()
+    assert token_health(svc.db, store.tenant_id)["token_calls"] == 3  # the consent, a refresh, a refused refresh
+
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    with svc.db.begin() as conn:
+        conn.execute(exact_tokens.update().values(token_calls_day=yesterday))
+    assert token_health(svc.db, store.tenant_id)["token_calls"] == 0
+    assert store.count_token_call() == 1
+
+
+def test_a_dead_grant_is_recorded_and_told_once_however_many_workers_find_it(svc: Services) -> None:
+    told: list[str] = []
+    tenant = plain_tenant(svc)
+    DbTokenStore(svc.db, svc.box, tenant.id).save(tokens(1, 1000.0))
+    for _ in range(3):
+        DbTokenStore(svc.db, svc.box, tenant.id, on_dead=told.append).mark_dead("Old refresh token used.")
+    assert told == ["Old refresh token used."]
+    assert svc.tenant(tenant.id).grant_status == "dead"
+    assert [row["event"] for row in audit.entries(svc.db, tenant_id=tenant.id)] == ["grant_dead"]
+
+
+def test_a_failing_notification_never_hides_the_dead_grant(svc: Services) -> None:
+    def broken(_reason: str) -> None:
+        raise RuntimeError("mail server on fire")
+
+    tenant = plain_tenant(svc)
+    DbTokenStore(svc.db, svc.box, tenant.id).save(tokens(1, 1000.0))
+    store = DbTokenStore(svc.db, svc.box, tenant.id, on_dead=broken)
+    with pytest.raises(ReauthRequired):
+        manager(store, ScriptedOAuth(ReauthRequired("revoked", system="exact", status=400)), 1700.0).access_token()
+    assert svc.tenant(tenant.id).grant_status == "dead"
+
+
+def test_keep_alive_stops_well_under_exacts_200_calls_a_day_and_says_so(svc: Services) -> None:
+    tenant = plain_tenant(svc)
+    svc.token_store(tenant).save(tokens(1, time.time() - 2 * 86400))
+    with svc.db.begin() as conn:
+        conn.execute(exact_tokens.update().values(token_calls=grants.KEEP_ALIVE_CALL_BUDGET))
+
+    assert grants.keep_alive(svc) == 0
+    [row] = [r for r in audit.entries(svc.db, tenant_id=tenant.id) if r["event"] == "keep_alive_skipped"]
+    assert "150 Exact token calls today" in row["message"]
+
+
+@pytest.mark.parametrize(
+    ("callback", "problem"),
+    [
+        ("http://127.0.0.1:9/cb?code=abc&state=forged", "wrong state"),
+        ("http://127.0.0.1:9/cb?code=abc", "wrong state"),
+        ("http://127.0.0.1:9/cb?state=right&error=access_denied", "consent refused"),
+        ("http://127.0.0.1:9/cb?state=right", "no code"),
+    ],
+)
+def test_a_bad_consent_callback_is_refused(callback: str, problem: str) -> None:
+    with pytest.raises(FatalAPIError, match=problem):
+        grants.code_from_callback(callback, "right")
+
+
+# -- the token endpoint answering 429 with new tokens (picqer#559): they must be stored before use -----------
+
+
+class RateLimitedTokenEndpoint:
+    """A token endpoint that rotates the grant but answers 429, as Exact has been seen to do."""
+
+    def __init__(self) -> None:
+        self.issued: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        n = len(self.issued) + 2
+        self.issued.append(f"refresh-{n}")
+        body = {"access_token": f"access-{n}", "refresh_token": f"refresh-{n}", "expires_in": "600"}
+        start_response("429 Too Many Requests", [("Content-Type", "application/json")])
+        return [jsonutil.dumps(body).encode()]
+
+
+@pytest.fixture
+def rate_limited_endpoint() -> Iterator[str]:
+    with ServerThread(RateLimitedTokenEndpoint()) as server:
+        yield server.url
+
+
+def test_tokens_that_come_with_a_429_are_stored_before_use(store: DbTokenStore, rate_limited_endpoint: str) -> None:
+    with ExactOAuth(rate_limited_endpoint, "app", "secret", "http://127.0.0.1:9/cb", clock=lambda: 1700.0) as oauth:
+        token = TokenManager(oauth, store, clock=lambda: 1700.0).access_token()
+    assert token == "access-2"
+    assert store.load() == tokens(2, 1700.0)  # the old refresh token is dead: only the stored one works now
+
+
+def test_refresh_timing_comes_from_the_environment_and_nonsense_is_refused() -> None:
+    settings = load_settings({"CONNECTOR_EXACT_REFRESH_MARGIN": "1", "CONNECTOR_EXACT_MIN_REFRESH_AGE": "2"})
+    assert (settings.exact_refresh_margin, settings.exact_min_refresh_age) == (1.0, 2.0)
+    assert (load_settings({}).exact_refresh_margin, load_settings({}).exact_min_refresh_age) == (30.0, 570.0)
+    with pytest.raises(ConfigurationError, match="CONNECTOR_EXACT_REFRESH_MARGIN"):
+        load_settings({"CONNECTOR_EXACT_REFRESH_MARGIN": "soon"})
