@@ -21,6 +21,7 @@ from connector.store import audit, mappings, records
 from connector.store.locks import new_owner
 from connector.store.records import Record
 from connector.store.tenants import Tenant
+from connector.sync import updates
 from connector.sync.master import kinds_to_recheck, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
@@ -55,6 +56,9 @@ def parse(record: Record, tenant: Tenant | None = None) -> Invoice:
 
 def fetch(svc: Services, record_id: int) -> None:
     """Fetch the accounting document from Basware, acknowledge it and keep it on the record."""
+    if records.get(svc.db, record_id).status in ("written", "blocked"):
+        updates.check_update(svc, record_id)  # a later delivery: the same version again, or a new one
+        return
     record = _pending(svc, record_id, "fetched")
     if record is None:
         return

@@ -81,7 +81,10 @@ def resume(svc: Services, record_id: int) -> bool:
     record = records.get(svc.db, record_id)
     if record.status not in ("blocked", "failed", "waiting_for_reauth"):
         return False
-    records.update(svc.db, record_id, status="pending", reason=None, problems=None, reported=None)
+    # A record whose Exact entry exists was blocked on a later version: it is written, and the update check
+    # that the chain runs first compares the versions again (with the mappings as they are now).
+    status = "written" if record.exact_id else "pending"
+    records.update(svc.db, record_id, status=status, reason=None, problems=None, reported=None)
     audit.record(
         svc.db,
         tenant_id=record.tenant_id,
