@@ -72,6 +72,27 @@ def put(db: Database, tenant_id: int, kind: str, source: str, target: str, origi
         _upsert(conn, tenant_id, kind, source, target, origin)
 
 
+def remember(db: Database, tenant_id: int, kind: str, source: str, target: str, origin: str) -> MappingEntry:
+    """Insert a mapping unless one exists; the mapping that holds afterwards (an earlier one wins).
+
+    For resolutions the connector found itself: they never overwrite an operator's mapping, nor one
+    remembered a moment ago by a chain that raced this one.
+    """
+    _check_kind(kind)
+    with db.begin() as conn:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    mappings.insert().values(
+                        tenant_id=tenant_id, kind=kind, source=source, target=target, origin=origin
+                    )
+                )
+        except sa.exc.IntegrityError:
+            pass
+        row = conn.execute(sa.select(mappings.c.target, mappings.c.origin).where(_where(tenant_id, kind, source))).one()
+    return MappingEntry(kind, source, row.target, row.origin)
+
+
 def put_many(db: Database, tenant_id: int, rows: list[tuple[str, str, str]], origin: str = "manual") -> int:
     """Set many mappings in one transaction: all or nothing."""
     for kind, _source, _target in rows:

@@ -57,7 +57,10 @@ def resolve_supplier(svc: Services, tenant: Tenant, invoice: Invoice) -> dict[st
     match = _match(exact, invoice, vendor)
     if match is None:
         return _create_or_block(svc, tenant, exact, invoice, vendor)
-    mappings.put(svc.db, tenant.id, "vendor", code, match["ID"], origin=match["how"])
+    kept = mappings.remember(svc.db, tenant.id, "vendor", code, match["ID"], origin=match["how"])
+    if kept.target != match["ID"] or kept.origin != match["how"]:
+        # A racing chain (or an operator) set the mapping while we searched: theirs stands.
+        return _from_mapping(svc, tenant, exact, code, kept)
     return match
 
 
@@ -150,6 +153,7 @@ def _create(svc: Services, tenant: Tenant, exact: ExactClient, invoice: Invoice,
     existing = exact.find_supplier_by_code(fields["Code"]) if "Code" in fields else None
     created = existing or exact.create_account(fields)
     how = "code" if existing else "created"
+    # Under the lease and after a miss: nobody else can have remembered this vendor meanwhile.
     mappings.put(svc.db, tenant.id, "vendor", invoice.supplier_code, str(created["ID"]), origin=how)
     chosen = _chosen(created, how)
     if how == "created":
