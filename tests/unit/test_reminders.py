@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from pathlib import Path
@@ -65,8 +66,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
+@contextmanager
+def running_mailbox() -> Iterator[tuple[Mailbox, int]]:
     """A real SMTP server on a loopback port."""
     box, port = Mailbox(), free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
@@ -77,11 +78,24 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
         controller.stop()
 
 
-@pytest.fixture
-def webhook() -> Iterator[tuple[WebhookInbox, str]]:
+@contextmanager
+def running_webhook() -> Iterator[tuple[WebhookInbox, str]]:
+    """A chat webhook receiver; its URL has a secret-looking path, as Slack's and Teams' do."""
     inbox = WebhookInbox()
     with ServerThread(inbox) as server:
         yield inbox, f"{server.url}/hooks/T000/secret-path"
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    with running_mailbox() as running:
+        yield running
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[WebhookInbox, str]]:
+    with running_webhook() as running:
+        yield running
 
 
 def smtp_services(data_dir: Path, database_url: str, secret_key: str, smtp_port: int) -> Services:
