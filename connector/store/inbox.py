@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from connector.store import records
 from connector.store.db import Database, inbox
 
+REPUBLISH_GRACE = 30.0  # seconds
 KIND_BY_TASK_TYPE = {
     "AccountingDocuments": "invoice",
     "ExportedPurchaseOrders": "purchase_order",
@@ -66,9 +67,13 @@ def mark_enqueued(db: Database, inbox_id: int) -> None:
         conn.execute(inbox.update().where(inbox.c.id == inbox_id).values(enqueued_at=time.time()))
 
 
-def unpublished(db: Database, older_than: float = 30.0) -> list[tuple[int, int]]:
-    """(inbox id, record id) of events recorded but never put on the broker, older than a grace period."""
-    cutoff = time.time() - older_than
+def unpublished(db: Database, older_than: float | None = None) -> list[tuple[int, int]]:
+    """(inbox id, record id) of events recorded but never put on the broker, older than a grace period.
+
+    The grace period (REPUBLISH_GRACE unless `older_than` is given) leaves a fresh event to the receiver,
+    which publishes it right after recording it.
+    """
+    cutoff = time.time() - (REPUBLISH_GRACE if older_than is None else older_than)
     with db.begin() as conn:
         rows = conn.execute(
             sa.select(inbox.c.id, inbox.c.record_id)
