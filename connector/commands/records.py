@@ -45,10 +45,10 @@ def problem_text(problem: dict[str, Any]) -> str:
 
 
 def _summary(record: Record, width: int = 90) -> str:
-    """The first problem of a blocked record and how many more there are; else the reason."""
+    """How many problems a blocked record has and the first of them; else the reason."""
     if record.problems:
-        more = len(record.problems) - 1
-        text = problem_text(record.problems[0]) + (f" (+{more} more)" if more else "")
+        count = len(record.problems)
+        text = (f"{count} problems, first " if count > 1 else "") + problem_text(record.problems[0])
     else:
         text = record.reason or ""
     return text if len(text) <= width else text[: width - 1] + "…"
