@@ -47,16 +47,19 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A Redis database of its own, emptied before and after the session."""
-    url = REDIS_URL.format(db=REDIS_TEST_DB)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    try:
-        yield url
-    finally:
-        client.flushdb()
-        client.close()
+def redis_url() -> str:
+    """The test Redis database; sessions share it, each with queues of its own (see `celery_queue`)."""
+    return REDIS_URL.format(db=REDIS_TEST_DB)
+
+
+@pytest.fixture(scope="session")
+def celery_queue(redis_url: str) -> Iterator[str]:
+    """A queue name for this session only, so parallel sessions never take each other's tasks."""
+    name = f"connector-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    client.delete(name)
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -31,33 +32,38 @@ def sandboxes() -> Iterator[Sandboxes]:
 
 
 @pytest.fixture(scope="session")
-def celery_app(redis_url: str):  # type: ignore[no-untyped-def]
-    """The project's Celery app, publishing to the test Redis."""
+def celery_app(redis_url: str, celery_queue: str):  # type: ignore[no-untyped-def]
+    """The project's Celery app, publishing to the test Redis on this session's own queue."""
     from workers.app import app
 
     app.conf.broker_url = redis_url
     app.conf.broker_transport_options = {"visibility_timeout": 3600}
+    app.conf.task_default_queue = celery_queue
     yield app
     app.pool.force_close_all()
 
 
-def worker_environment(pg_url: str, redis_url: str, secret_key: str, data_dir: Path) -> dict[str, str]:
+def worker_environment(
+    pg_url: str, redis_url: str, secret_key: str, data_dir: Path, queue: str = "connector"
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         CONNECTOR_DATABASE_URL=pg_url,
         CELERY_BROKER_URL=redis_url,
         CONNECTOR_SECRET_KEY=secret_key,
         CONNECTOR_DATA_DIR=str(data_dir),
+        CELERY_TASK_DEFAULT_QUEUE=queue,
     )
     return env
 
 
 @pytest.fixture(scope="session")
-def worker(
+def worker(  # type: ignore[no-untyped-def]
     celery_app,
+    celery_queue: str,
     pg_url: str,
     redis_url: str,
-    secret_key: str,  # type: ignore[no-untyped-def]
+    secret_key: str,
     pg_services: Services,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Path]:
@@ -77,18 +83,20 @@ def worker(
         "3",
         "--without-gossip",
         "--without-mingle",
+        "-Q",
+        celery_queue,
         "-n",
-        f"test-{os.getpid()}@%h",
+        f"{celery_queue}@%h",
     ]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
-            env=worker_environment(pg_url, redis_url, secret_key, data_dir),
+            env=worker_environment(pg_url, redis_url, secret_key, data_dir, celery_queue),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_ready(celery_app, process, log_path)
+        _wait_until_ready(celery_app, process, log_path, f"{celery_queue}@{socket.gethostname()}")
         WORKER_PIDS["main"] = process.pid
         yield log_path
     finally:
@@ -100,12 +108,12 @@ def worker(
             process.wait()
 
 
-def _wait_until_ready(app, process: subprocess.Popen[bytes], log_path: Path) -> None:  # type: ignore[no-untyped-def]
+def _wait_until_ready(app, process: subprocess.Popen[bytes], log_path: Path, node: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-3000:]}")
-        if app.control.ping(timeout=0.5):
+        if app.control.ping(destination=[node], timeout=0.5):  # ours only: other sessions share Redis
             return
     raise RuntimeError(f"worker did not answer a ping:\n{log_path.read_text()[-3000:]}")
 

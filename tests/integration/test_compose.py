@@ -96,8 +96,9 @@ def compose_env(compose_database: str, secret_key: str, tmp_path_factory: pytest
         CONNECTOR_SECRET_KEY=secret_key,
         FLOWER_BASIC_AUTH=FLOWER_AUTH,
         CONNECTOR_DATABASE_URL=compose_database,
-        # A Redis database of its own: only the processes started here consume from it.
+        # A queue of its own: only the processes started here consume from it.
         CELERY_BROKER_URL="redis://127.0.0.1:6379/12",
+        CELERY_TASK_DEFAULT_QUEUE=f"compose-test-{uuid.uuid4().hex[:8]}",
         CONNECTOR_DATA_DIR=str(tmp_path_factory.mktemp("compose-data")),
         HOSTNAME=socket.gethostname(),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -1,0 +1,138 @@
+"""A later version of an invoice: nothing when unchanged, the open entry updated, or blocked with what changed."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from connector.sandbox.basware import make_invoice
+from connector.store import audit, records
+from connector.store.tenants import Tenant
+from connector.sync.services import Services
+from tests.integration.conftest import settled, wait_for
+from tests.support import Sandboxes, add_tenant, notification, signed_headers
+
+pytestmark = pytest.mark.integration
+DIVISION = 100001
+
+
+def _invoice(number: str, invoice_id: str, net: str, tax: str, account: str = "4000") -> dict[str, Any]:
+    return make_invoice(
+        number,
+        "1001",
+        "Acme Supplies BV",
+        [
+            {
+                "account_code": account,
+                "cost_center_code": "CC100",
+                "tax_code": "VAT21",
+                "tax_percent": 21,
+                "net": Decimal(net),
+                "tax": Decimal(tax),
+            }
+        ],
+        invoice_id=invoice_id,
+    )
+
+
+def _deliver(receiver: str, tenant: Tenant, invoice_id: str) -> int:
+    body = notification(invoice_id)
+    response = requests.post(
+        f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=30
+    )
+    assert response.status_code in (200, 202)
+    return int(response.json()["record_id"])
+
+
+def _events(svc: Services, record_id: int) -> list[str]:
+    return [row["event"] for row in audit.entries(svc.db, record_id=record_id)]
+
+
+def _entries(sandboxes: Sandboxes, number: str) -> list[dict[str, Any]]:
+    return [e for e in sandboxes.exact.purchase_entries(DIVISION) if e["YourRef"] == number]
+
+
+@pytest.fixture
+def written(pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str) -> dict[str, Any]:
+    """An invoice written to Exact and reported to Basware."""
+    tenant = add_tenant(pg_services, sandboxes)
+    number, invoice_id = f"INV-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    sandboxes.basware.add_invoice(_invoice(number, invoice_id, "100.00", "21.00"))
+    record_id = _deliver(receiver, tenant, invoice_id)
+    wait_for(lambda: settled(pg_services, record_id), what="the first version to be written")
+    return {"tenant": tenant, "number": number, "invoice_id": invoice_id, "record_id": record_id}
+
+
+def test_an_unchanged_redelivery_does_nothing(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
+) -> None:
+    _deliver(receiver, written["tenant"], written["invoice_id"])  # a new task id for the same version
+
+    wait_for(lambda: "unchanged" in _events(pg_services, written["record_id"]), what="the comparison")
+    assert len(_entries(sandboxes, written["number"])) == 1
+    assert len(sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]) == 1
+
+
+def test_a_changed_invoice_updates_the_open_entry_in_place(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
+) -> None:
+    sandboxes.basware.add_invoice(_invoice(written["number"], written["invoice_id"], "110.00", "23.10", "4010"))
+
+    _deliver(receiver, written["tenant"], written["invoice_id"])
+
+    wait_for(lambda: "entry_updated" in _events(pg_services, written["record_id"]), what="the update")
+    wait_for(lambda: settled(pg_services, written["record_id"]), what="the update to be reported")
+    [entry] = _entries(sandboxes, written["number"])
+    [line] = entry["PurchaseEntryLines"]
+    assert (line["AmountFC"], line["VATAmountFC"]) == (Decimal("110.00"), Decimal("23.10"))
+    update = [a for a in audit.entries(pg_services.db, record_id=written["record_id"]) if a["event"] == "entry_updated"]
+    assert "gross sum 121.00 -> 133.10" in update[0]["message"]
+    assert update[0]["detail"]["before"]["grossSum"] == Decimal("121.00")
+    assert update[0]["detail"]["after"]["grossSum"] == Decimal("133.10")
+    responses = sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]
+    assert [r["success"] for r in responses] == [True, True]
+
+
+def test_a_change_after_exact_processed_the_entry_blocks_with_the_changes(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
+) -> None:
+    record = records.get(pg_services.db, written["record_id"])
+    sandboxes.exact.set_entry_status(DIVISION, str(record.exact_id), 50)  # processed: no longer changeable
+    sandboxes.basware.add_invoice(_invoice(written["number"], written["invoice_id"], "100.00", "21.00", "4020"))
+
+    _deliver(receiver, written["tenant"], written["invoice_id"])
+
+    wait_for(lambda: records.get(pg_services.db, written["record_id"]).status == "blocked", what="the block")
+    wait_for(lambda: settled(pg_services, written["record_id"]), what="Basware to be told")
+    blocked = records.get(pg_services.db, written["record_id"])
+    assert blocked.reason is not None
+    assert blocked.reason.startswith("changed in Basware after it was posted in Exact")
+    assert "line 1 account code 4000 -> 4020" in blocked.reason and "correct it in Exact by hand" in blocked.reason
+    [entry] = _entries(sandboxes, written["number"])  # still one document, with the version first written
+    assert entry["PurchaseEntryLines"][0]["GLAccount"].endswith(record.plan["lines"][0]["GLAccount"][-12:])
+    assert [r["success"] for r in sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]] == [
+        True,
+        False,
+    ]
+
+
+def test_a_blocked_invoice_corrected_in_basware_is_processed_again(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes)
+    number, invoice_id = f"INV-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    sandboxes.basware.add_invoice(_invoice(number, invoice_id, "50.00", "10.50", "4999"))
+    record_id = _deliver(receiver, tenant, invoice_id)
+    wait_for(lambda: settled(pg_services, record_id), what="the block")
+    assert records.get(pg_services.db, record_id).status == "blocked"
+
+    sandboxes.basware.add_invoice(_invoice(number, invoice_id, "50.00", "10.50", "4000"))
+    _deliver(receiver, tenant, invoice_id)
+
+    wait_for(lambda: records.get(pg_services.db, record_id).status == "written", what="the corrected version")
+    assert "restarted" in _events(pg_services, record_id)
+    assert len(_entries(sandboxes, number)) == 1
