@@ -17,6 +17,7 @@ if broker_url.startswith("filesystem"):
         "data_folder_in": _folder,
         "data_folder_out": _folder,
         "processed_folder": str(_settings.broker_folder / "processed"),
+        "control_folder": str(_settings.broker_folder / "control"),  # kombu's default is ./control
         "store_processed": False,
         "polling_interval": 0.2,
     }

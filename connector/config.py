@@ -96,6 +96,6 @@ def ensure_data_dir(settings: Settings) -> Path:
     """Create the data folder (and the file-system broker's folders) when the embedded defaults are used."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.broker_url.startswith("filesystem"):
-        for name in ("in", "processed"):
+        for name in ("in", "processed", "control"):
             (settings.broker_folder / name).mkdir(parents=True, exist_ok=True)
     return settings.data_dir
