@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connector import jsonutil
+from connector import cli, jsonutil
 from connector.config import load_settings
 from connector.errors import ConfigurationError, FatalAPIError, ReauthRequired, RetriableAPIError, StorageUnavailable
 from connector.exact.auth import ExactOAuth, TokenManager
@@ -20,7 +20,8 @@ from connector.store import audit
 from connector.store.db import exact_tokens, locks
 from connector.store.tokens import DbTokenStore, token_health
 from connector.sync import grants
-from connector.sync.services import Services
+from connector.sync.services import Services, reset_services
+from connector.sync.services import services as process_services
 from tests.unit.test_reminders import plain_tenant
 
 
@@ -208,3 +209,28 @@ def test_refresh_timing_comes_from_the_environment_and_nonsense_is_refused() -> 
     assert (load_settings({}).exact_refresh_margin, load_settings({}).exact_min_refresh_age) == (30.0, 570.0)
     with pytest.raises(ConfigurationError, match="CONNECTOR_EXACT_REFRESH_MARGIN"):
         load_settings({"CONNECTOR_EXACT_REFRESH_MARGIN": "soon"})
+
+
+def test_status_tells_the_operator_what_needs_them(
+    sqlite_services: Services, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    svc = sqlite_services
+    monkeypatch.setenv("CONNECTOR_DATABASE_URL", svc.settings.database_url)
+    monkeypatch.setenv("CONNECTOR_SECRET_KEY", svc.settings.secret_key or "")
+    monkeypatch.setenv("CONNECTOR_DATA_DIR", str(svc.settings.data_dir))
+    healthy, dead = plain_tenant(svc, name="healthy"), plain_tenant(svc, name="paused")
+    svc.token_store(healthy).save(tokens(1, time.time()))
+    svc.token_store(dead).save(tokens(1, time.time()))
+    svc.token_store(dead).mark_dead("token endpoint refused the request: invalid_request (revoked)")
+    reset_services()
+    try:
+        assert cli.main(["status"]) == 0
+    finally:
+        process_services().close()
+        reset_services()
+
+    out = capsys.readouterr().out
+    notes = [line for line in out.splitlines() if line.startswith("!")]
+    assert len(notes) == 1 and "paused" in notes[0] and "ml-connector exact authorize paused" in notes[0]
+    assert "last reminder: 20" in notes[0]  # told at once when it died
+    assert "DEAD: token endpoint refused the request: invalid_request (revoked)" in out
