@@ -15,21 +15,22 @@ from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact_seed import seed_guid
 from connector.store import audit, master, tenants
 from connector.sync.services import Services
+from tests.integration import test_mapping_helpers as helpers
 from tests.integration.conftest import wait_for
-from tests.integration.test_mapping_helpers import (  # noqa: F401 - fixtures
+from tests.integration.test_mapping_helpers import (
     DIVISION,
     CliRunner,
     deliver,
     entries,
     responses,
     row,
-    run_cli,
     settle,
     unique,
 )
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
+run_cli = helpers.run_cli  # a shared fixture
 
 CASES = {
     "unknown GL": (row(account="4999"), "gl_account", "4999", "GL account 4999 does not exist in Exact division"),
@@ -86,7 +87,7 @@ def test_the_audit_lists_every_failing_line_with_codes_and_close_matches(
     sandboxes: Sandboxes,
     worker: Any,
     receiver: str,
-    run_cli: CliRunner,  # noqa: F811
+    run_cli: CliRunner,
 ) -> None:
     tenant = add_tenant(pg_services, sandboxes)
     number = unique("INV-")
@@ -114,7 +115,7 @@ def test_a_gl_mapping_imported_from_csv_then_replay_blocked_writes_exactly_one_e
     sandboxes: Sandboxes,
     worker: Any,
     receiver: str,
-    run_cli: CliRunner,  # noqa: F811
+    run_cli: CliRunner,
     tmp_path: Any,
 ) -> None:
     tenant = add_tenant(pg_services, sandboxes)

@@ -14,20 +14,21 @@ from connector.sandbox.basware import make_invoice, make_vendor
 from connector.sandbox.exact_seed import seed_guid
 from connector.store import audit, mappings, records
 from connector.sync.services import Services
-from tests.integration.test_mapping_helpers import (  # noqa: F401 - fixtures
+from tests.integration import test_mapping_helpers as helpers
+from tests.integration.test_mapping_helpers import (
     DIVISION,
     CliRunner,
     deliver,
     entries,
     responses,
     row,
-    run_cli,
     settle,
     unique,
 )
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
+run_cli = helpers.run_cli  # a shared fixture
 
 
 def _vendor_events(svc: Services, record_id: int) -> list[tuple[str, str]]:
@@ -165,7 +166,7 @@ def test_an_unknown_vendor_blocks_when_creation_is_off_until_a_mapping_is_import
     sandboxes: Sandboxes,
     worker: Any,
     receiver: str,
-    run_cli: CliRunner,  # noqa: F811 - the fixture imported above
+    run_cli: CliRunner,
     tmp_path: Any,
 ) -> None:
     tenant = add_tenant(pg_services, sandboxes, auto_create=False)
