@@ -78,6 +78,7 @@ class ExactClient:
         session: requests.Session | None = None,
         timeout: float = 30,
         on_rate_limit: Callable[[Mapping[str, str]], None] | None = None,
+        before_call: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
@@ -86,6 +87,7 @@ class ExactClient:
         self._session = session or requests.Session()
         self._timeout = timeout
         self._on_rate_limit = on_rate_limit
+        self._before_call = before_call  # e.g. a limiter shared by all processes, raising RateLimited
         self.last_rate_limit: RateLimitInfo | None = None
 
     def close(self) -> None:
@@ -229,6 +231,8 @@ class ExactClient:
         return link
 
     def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
+        if self._before_call is not None:
+            self._before_call()
         token = self._tokens.access_token()
         response = self._send(method, url, token, body)
         if response.status_code == 401:

@@ -23,6 +23,7 @@ from connector.store.db import Database
 from connector.store.db import tenants as tenants_table
 from connector.store.tenants import Tenant, get_tenant
 from connector.store.tokens import DbTokenStore
+from connector.sync.ratelimit import SharedRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,14 @@ class Services:
         key = (tenant.id, tenant.exact_division, base)
         with self._lock:
             if key not in self._exact:
-                self._exact[key] = ExactClient(base, self.token_manager(tenant), division=tenant.exact_division)
+                limit = SharedRateLimit(self.db, tenant.id)
+                self._exact[key] = ExactClient(
+                    base,
+                    self.token_manager(tenant),
+                    division=tenant.exact_division,
+                    on_rate_limit=limit.observe,
+                    before_call=limit.check,
+                )
             return self._exact[key]
 
     def basware(self, tenant: Tenant) -> BaswareClient:
