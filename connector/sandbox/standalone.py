@@ -27,5 +27,5 @@ def serve(*, exact_port: int, basware_port: int, redirect_uri: str = "http://127
             f"{EXACT_CLIENT[1]}, redirect {redirect_uri})"
         )
         print(f"Basware sandbox:      {bw.url} (client {BASWARE_CLIENT[0]} / {BASWARE_CLIENT[1]})")
-        print("Admin endpoints under /_sandbox/ on both (faults, state, invoices, notify). Ctrl-C stops.")
+        print("Admin endpoints under /_sandbox/ on both (faults, state, invoices, notify). Ctrl-C stops.", flush=True)
         threading.Event().wait()
