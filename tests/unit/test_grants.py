@@ -15,6 +15,8 @@ from connector.config import load_settings
 from connector.errors import ConfigurationError, FatalAPIError, ReauthRequired, RetriableAPIError, StorageUnavailable
 from connector.exact.auth import ExactOAuth, TokenManager
 from connector.exact.tokens import ExactTokens
+from connector.sandbox.basware import BaswareSandbox
+from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.store import audit
 from connector.store.db import exact_tokens, locks
@@ -22,6 +24,7 @@ from connector.store.tokens import DbTokenStore, token_health
 from connector.sync import grants
 from connector.sync.services import Services, reset_services
 from connector.sync.services import services as process_services
+from tests.support import Sandboxes, add_tenant
 from tests.unit.test_reminders import plain_tenant
 
 
@@ -234,3 +237,28 @@ def test_status_tells_the_operator_what_needs_them(
     assert len(notes) == 1 and "paused" in notes[0] and "ml-connector exact authorize paused" in notes[0]
     assert "last reminder: 20" in notes[0]  # told at once when it died
     assert "DEAD: token endpoint refused the request: invalid_request (revoked)" in out
+
+
+def test_keep_alive_renews_an_idle_grant_once_and_leaves_a_busy_one_alone(sqlite_services: Services) -> None:
+    svc = sqlite_services
+    exact, basware = ExactSandbox(), BaswareSandbox()
+    exact.add_division()
+    with ServerThread(exact.app) as exact_server, ServerThread(basware.app) as basware_server:
+        sandboxes = Sandboxes(exact, basware, exact_server.url, basware_server.url)
+        idle, busy = add_tenant(svc, sandboxes), add_tenant(svc, sandboxes)
+        two_days_ago = time.time() - 2 * 86400
+        with svc.db.begin() as conn:
+            conn.execute(
+                exact_tokens.update()
+                .where(exact_tokens.c.tenant_id == idle.id)
+                .values(issued_at=two_days_ago, expires_at=two_days_ago + 600, refreshed_at=two_days_ago)
+            )
+        exact.advance(600)  # Exact's own clock: the access token is old enough to be refreshed
+
+        assert grants.keep_alive(svc) == 1
+        assert grants.keep_alive(svc) == 0  # renewed now: not idle any more
+
+    renewed = token_health(svc.db, idle.id)["refreshed_at"]
+    assert isinstance(renewed, float) and time.time() - renewed < 60
+    assert [(kind, ok) for kind, ok, _ in exact.token_log] == [("code", True), ("code", True), ("refresh", True)]
+    assert token_health(svc.db, busy.id)["token_calls"] == 1  # only its consent
