@@ -34,14 +34,14 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
 
 def problem_text(problem: dict[str, Any]) -> str:
     """One blocking problem as an accountant reads it: where, which code, what is wrong, what exists instead."""
-    where = f"line {problem['row']}" if problem.get("row") is not None else "invoice"
-    code = problem.get("basware_code")
-    mapped = problem.get("mapped_code")
-    codes = ""
+    parts = [f"line {problem['row']}"] if problem.get("row") is not None else []
+    code, mapped = problem.get("basware_code"), problem.get("mapped_code")
     if code is not None:
-        codes = f" {problem.get('field')} {code}" + (f" (mapped to {mapped})" if mapped not in (None, code) else "")
+        parts.append(
+            f"{problem.get('field')} {code}" + (f" (mapped to {mapped})" if mapped not in (None, code) else "")
+        )
     hint = f"  (close matches: {', '.join(problem['suggestions'])})" if problem.get("suggestions") else ""
-    return f"{where}{codes}: {problem['problem']}{hint}"
+    return f"{' '.join(parts) or 'invoice'}: {problem['problem']}{hint}"
 
 
 def _summary(record: Record, width: int = 90) -> str:
