@@ -3,64 +3,50 @@
 from __future__ import annotations
 
 from celery import Task, chain
-from celery.exceptions import Ignore
 
-from connector.errors import FatalAPIError, ReauthRequired, RecordBlocked
 from connector.store import records
 from connector.store.locks import held_or_skip
-from connector.sync import orders, outcomes, polling, vendor_sync
-from connector.sync.services import Services, services
+from connector.sync import orders, polling, vendor_sync
+from connector.sync.services import services
 from workers.app import app
-from workers.tasks import Step, run_step, start_chain
+from workers.tasks import run_step, start_invoice_chain
 
 POLL_LEASE = 300.0
 VENDOR_SYNC_LEASE = 900.0
 
 
-def _blocks_here(step: str, func: Step) -> Step:
-    """The step with blocking handled here: `run_step` would post an invoice transfer response, and an
-    order has none (a blocked order simply stays WaitingForExport in Basware)."""
-
-    def run(svc: Services, record_id: int) -> None:
-        try:
-            func(svc, record_id)
-        except ReauthRequired:
-            raise  # run_step pauses the record until a new consent
-        except (RecordBlocked, FatalAPIError) as exc:
-            outcomes.block(svc, record_id, step, exc)
-            raise Ignore() from exc
-
-    return run
+def _no_response(_record_id: int) -> None:
+    """A blocked order has no transfer response: it stays WaitingForExport in Basware until replayed."""
 
 
 @app.task(bind=True, name="connector.fetch_purchase_order")
 def fetch_purchase_order(self: Task, record_id: int) -> int:
     """Fetch the exported purchase order from Basware."""
-    return run_step(self, record_id, "fetch", _blocks_here("fetch", orders.fetch))
+    return run_step(self, record_id, "fetch", orders.fetch, on_blocked=_no_response)
 
 
 @app.task(bind=True, name="connector.map_order_supplier")
 def map_order_supplier(self: Task, record_id: int) -> int:
     """Resolve the order's Exact supplier."""
-    return run_step(self, record_id, "map_vendor", _blocks_here("map_vendor", orders.map_vendor))
+    return run_step(self, record_id, "map_vendor", orders.map_vendor, on_blocked=_no_response)
 
 
 @app.task(bind=True, name="connector.map_order_lines")
 def map_order_lines(self: Task, record_id: int) -> int:
     """Map every line to an Exact item, cost center and cost unit."""
-    return run_step(self, record_id, "validate", _blocks_here("validate", orders.validate))
+    return run_step(self, record_id, "validate", orders.validate, on_blocked=_no_response)
 
 
 @app.task(bind=True, name="connector.write_purchase_order")
 def write_purchase_order(self: Task, record_id: int) -> int:
     """Write the Exact purchase order exactly once."""
-    return run_step(self, record_id, "write", _blocks_here("write", orders.write))
+    return run_step(self, record_id, "write", orders.write, on_blocked=_no_response)
 
 
 @app.task(bind=True, name="connector.acknowledge_purchase_order")
 def acknowledge_purchase_order(self: Task, record_id: int) -> int:
     """Mark the order exported in Basware."""
-    return run_step(self, record_id, "acknowledge", _blocks_here("acknowledge", orders.acknowledge))
+    return run_step(self, record_id, "acknowledge", orders.acknowledge, on_blocked=_no_response)
 
 
 def start_order_chain(record_id: int) -> None:
@@ -80,7 +66,7 @@ def start_record_chain(record_id: int) -> int:
     if records.get(services().db, record_id).kind == "purchase_order":
         start_order_chain(record_id)
     else:
-        start_chain(record_id)
+        start_invoice_chain(record_id)
     return record_id
 
 

@@ -28,8 +28,14 @@ log = logging.getLogger(__name__)
 Step = Callable[[Services, int], None]
 
 
-def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
-    """Run one step; retry what may pass, block what needs a person, pause on a dead grant."""
+def run_step(
+    task: Task, record_id: int, step: str, func: Step, on_blocked: Callable[[int], object] | None = None
+) -> int:
+    """Run one step; retry what may pass, block what needs a person, pause on a dead grant.
+
+    `on_blocked` runs after a record is blocked: invoices tell Basware (the default); orders have no such
+    response and simply stay waiting for export.
+    """
     svc = services()
     try:
         func(svc, record_id)
@@ -47,7 +53,7 @@ def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
         raise Ignore() from exc
     except (RecordBlocked, FatalAPIError) as exc:
         if outcomes.block(svc, record_id, step, exc):
-            report_to_basware.delay(record_id)
+            (report_to_basware.delay if on_blocked is None else on_blocked)(record_id)
         raise Ignore() from exc
     except ConfigurationError as exc:
         outcomes.fail(svc, record_id, step, str(exc))
@@ -92,7 +98,14 @@ def report_to_basware(self: Task, record_id: int) -> int:
 
 
 def start_chain(record_id: int) -> None:
-    """Put a record's whole chain on the broker; steps already done are skipped by the steps themselves."""
+    """Put a record's chain on the broker; a worker picks the chain for the record's kind."""
+    from workers.orders import start_record_chain  # late: workers.orders builds on this module
+
+    start_record_chain.delay(record_id)
+
+
+def start_invoice_chain(record_id: int) -> None:
+    """Put an invoice record's whole chain on the broker; steps already done are skipped by the steps."""
     chain(
         fetch_from_basware.si(record_id),
         map_vendor.s(),
