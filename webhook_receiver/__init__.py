@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 from connector.sync.services import Services, services
-from webhook_receiver import health, webhooks
+from webhook_receiver import dashboard, health, webhooks
 
 
 def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:
@@ -23,6 +23,7 @@ def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | Non
     app.config["MAX_CONTENT_LENGTH"] = app.extensions["connector"].settings.max_body_bytes
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(dashboard.bp)  # /admin; 404 unless CONNECTOR_ADMIN_USER and _PASSWORD are set
 
     @app.errorhandler(413)
     def too_large(_error: Any) -> Any:

@@ -1,0 +1,307 @@
+"""The accounting team's dashboard under /admin: tenants and grants, records and their problems, replay, mappings.
+
+HTTP Basic with CONNECTOR_ADMIN_USER / CONNECTOR_ADMIN_PASSWORD; without both the dashboard does not exist
+(404), it is never open. Every POST carries a CSRF token kept in the session: browsers resend Basic
+credentials to cross-site requests on their own, so the credentials alone do not prove intent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from werkzeug.datastructures import Authorization
+
+from connector import views
+from connector.config import KEY_FILE, Settings
+from connector.errors import ConfigurationError
+from connector.store import audit, mappings, records, tenants, tokens
+from connector.store.tenants import Tenant
+from connector.sync import outcomes, reminders
+from connector.sync.services import Services
+
+bp = Blueprint("dashboard", __name__, url_prefix="/admin", template_folder="templates")
+log = logging.getLogger(__name__)
+
+CHALLENGE = 'Basic realm="ml-connector dashboard", charset="UTF-8"'
+MAX_ROWS = 500  # a browser table beyond this helps nobody; the filters narrow it down
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",  # invoices and suppliers must not linger in shared caches
+    "X-Frame-Options": "DENY",  # no clickjacking of the Replay button
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def _svc() -> Services:
+    return current_app.extensions["connector"]  # type: ignore[no-any-return]
+
+
+@bp.record_once
+def _configure(state: BlueprintSetupState) -> None:
+    """Sign the session cookie (it holds the CSRF token and flash messages) with a key derived from ours."""
+    app = state.app
+    if not app.secret_key:
+        app.secret_key = session_key(app.extensions["connector"].settings)
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_PATH"] = bp.url_prefix
+
+
+def session_key(settings: Settings) -> str:
+    """A key for Flask sessions derived from CONNECTOR_SECRET_KEY (or the embedded key file), never the key itself."""
+    material = settings.secret_key or (settings.data_dir / KEY_FILE).read_text().strip()
+    return hmac.new(material.encode(), b"ml-connector dashboard session", hashlib.sha256).hexdigest()
+
+
+def is_enabled(settings: Settings) -> bool:
+    """The dashboard exists only when both an admin user and password are configured."""
+    return bool(settings.admin_user and settings.admin_password)
+
+
+def is_authorized(auth: Authorization | None, settings: Settings) -> bool:
+    """Basic credentials match the configured ones; both compared in constant time."""
+    if auth is None or auth.type != "basic":
+        return False
+    user_ok = hmac.compare_digest((auth.username or "").encode(), (settings.admin_user or "").encode())
+    password_ok = hmac.compare_digest((auth.password or "").encode(), (settings.admin_password or "").encode())
+    return user_ok and password_ok
+
+
+@bp.before_request
+def _guard() -> Any:
+    settings = _svc().settings
+    if not is_enabled(settings):
+        abort(404)
+    if not is_authorized(request.authorization, settings):
+        return Response("Sign in to see the dashboard.\n", 401, {"WWW-Authenticate": CHALLENGE}, mimetype="text/plain")
+    if request.method == "POST" and not _csrf_ok(request.form.get("csrf_token", "")):
+        abort(400, "The form had expired or did not come from this dashboard. Reload the page and try again.")
+    return None
+
+
+@bp.after_request
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def csrf_token() -> str:
+    """This session's form token, made on first use."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def _csrf_ok(sent: str) -> bool:
+    kept = session.get("csrf")
+    return bool(kept and sent) and hmac.compare_digest(str(kept).encode(), sent.encode())
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"csrf_token": csrf_token, "when": views.when, "status_label": views.status_label, "views": views}
+
+
+def _user() -> str:
+    auth = request.authorization
+    return auth.username if auth and auth.username else "?"
+
+
+def _tenant_or_404(name_or_id: str | int) -> Tenant:
+    try:
+        return tenants.get_tenant(_svc().db, name_or_id)
+    except ConfigurationError:
+        abort(404, f"There is no tenant {name_or_id!r}.")
+
+
+# --- overview ---------------------------------------------------------------------------------------------
+
+
+@bp.get("")
+def overview() -> str:
+    """Every tenant with its Exact connection, renewal countdown and record counts."""
+    svc = _svc()
+    now = time.time()
+    rows = [_tenant_row(svc, tenant, now) for tenant in tenants.list_tenants(svc.db)]
+    totals = views.status_counts(records.count_by_status(svc.db))
+    return render_template("dashboard/overview.html", tenants=rows, totals=totals)
+
+
+def _tenant_row(svc: Services, tenant: Tenant, now: float) -> dict[str, Any]:
+    """What the overview shows of one tenant: its public fields only, plus grant health and counts."""
+    refreshed = tokens.token_health(svc.db, tenant.id)["refreshed_at"]
+    refreshed_at = float(refreshed) if isinstance(refreshed, int | float) else None
+    return {
+        "info": tenant.public(),
+        "grant": views.grant_text(tenant.grant_status, tenant.grant_reason),
+        "refreshed_at": refreshed_at,
+        "days_left": views.days_left(refreshed_at, now) if tenant.grant_status == "active" else None,
+        "warning": reminders.warning(svc, tenant, now),
+        "counts": views.status_counts(records.count_by_status(svc.db, tenant.id)),
+    }
+
+
+# --- records ----------------------------------------------------------------------------------------------
+
+
+@bp.get("/records")
+def record_list() -> str:
+    """Records, those needing a person first, filtered by tenant and status."""
+    svc = _svc()
+    tenant_name = request.args.get("tenant", "").strip()
+    status = request.args.get("status", "").strip()
+    if status and status not in records.STATUSES:
+        abort(400, f"Unknown status {status!r}.")
+    tenant = _tenant_or_404(tenant_name) if tenant_name else None
+    found = records.list_records(svc.db, tenant_id=tenant.id if tenant else None, status=status or None)
+    ordered = views.attention_first(found)
+    return render_template(
+        "dashboard/records.html",
+        rows=ordered[:MAX_ROWS],
+        total=len(ordered),
+        max_rows=MAX_ROWS,
+        tenant_name=tenant_name,
+        status=status,
+        statuses=records.STATUSES,
+        tenant_names=[t.name for t in tenants.list_tenants(svc.db)],
+    )
+
+
+@bp.get("/records/<int:record_id>")
+def record_detail(record_id: int) -> str:
+    """One record: what it is, every problem per line, its audit trail and, when it can be, Replay."""
+    svc = _svc()
+    record = _record_or_404(record_id)
+    tenant = _tenant_or_404(record.tenant_id)
+    return render_template(
+        "dashboard/record.html",
+        record=record,
+        tenant_name=tenant.name,
+        problems=[views.problem_row(p) for p in record.problems or []],
+        trail=audit.entries(svc.db, record_id=record.id),
+        replayable=views.is_replayable(record.status),
+    )
+
+
+def _record_or_404(record_id: int) -> records.Record:
+    try:
+        return records.get(_svc().db, record_id)
+    except LookupError:
+        abort(404, f"There is no record {record_id}.")
+
+
+@bp.post("/records/<int:record_id>/replay")
+def replay(record_id: int) -> Any:
+    """Make the record ready again and put its chain on the broker; back to the record with what happened."""
+    svc = _svc()
+    record = _record_or_404(record_id)
+    if not outcomes.resume(svc, record_id):  # a second click, or another person was quicker
+        flash(f"Nothing to replay: record {record_id} is {views.status_label(record.status)}.", "error")
+        return redirect(url_for(".record_detail", record_id=record_id), 303)
+    audit.record(
+        svc.db,
+        tenant_id=record.tenant_id,
+        record_id=record_id,
+        step="replay",
+        event="replay_requested",
+        message=f"replay requested on the dashboard by {_user()}",
+    )
+    _enqueue(svc, record_id)
+    return redirect(url_for(".record_detail", record_id=record_id), 303)
+
+
+def _enqueue(svc: Services, record_id: int) -> None:
+    try:
+        current_app.extensions["connector.enqueue"](record_id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: say so and keep the record replayable
+        log.error("record=%s step=replay broker unavailable: %s", record_id, type(exc).__name__)
+        # Nothing sweeps pending records without a chain, so mark it failed: it can be replayed again later.
+        outcomes.fail(svc, record_id, "replay", "the job queue could not be reached; replay again later")
+        flash("The job queue could not be reached, so nothing was sent. Try Replay again in a few minutes.", "error")
+        return
+    flash(f"Record {record_id} was sent again. Reload this page in a moment to see the result.", "ok")
+
+
+# --- mappings ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/tenants/<name>/mappings")
+def mapping_table(name: str) -> str:
+    """The tenant's mapping table and a form to add or change one mapping (prefilled from a problem's link)."""
+    tenant = _tenant_or_404(name)
+    form = {key: request.args.get(key, "") for key in ("kind", "source", "target")}
+    return _render_mappings(tenant, form, _back_to())
+
+
+def _render_mappings(tenant: Tenant, form: dict[str, str], back_to: int | None, error: str | None = None) -> str:
+    return render_template(
+        "dashboard/mappings.html",
+        tenant_name=tenant.name,
+        entries=mappings.entries(_svc().db, tenant.id),
+        kinds=mappings.MAPPING_KINDS,
+        form=form,
+        back_to=back_to,
+        error=error,
+    )
+
+
+def _back_to() -> int | None:
+    """The record to return to after a change (an id only, so the redirect can never leave the dashboard)."""
+    value = request.values.get("record", "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.post("/tenants/<name>/mappings")
+def mapping_save(name: str) -> Any:
+    """Add or change one mapping (origin `manual`), audit who did it, then back to the record or the table."""
+    svc = _svc()
+    tenant = _tenant_or_404(name)
+    form = {key: request.form.get(key, "").strip() for key in ("kind", "source", "target")}
+    back_to = _back_to()
+    problem = views.mapping_problem(form["kind"], form["source"], form["target"])
+    if problem is not None:
+        return _render_mappings(tenant, form, back_to, error=problem), 400
+    previous = mappings.lookup(svc.db, tenant.id, form["kind"], form["source"])
+    mappings.put(svc.db, tenant.id, form["kind"], form["source"], form["target"], origin="manual")
+    audit.record(
+        svc.db,
+        tenant_id=tenant.id,
+        step="mappings",
+        event="mapping_set",
+        message=_mapping_message(form, previous),
+        detail={"kind": form["kind"], "source": form["source"], "target": form["target"], "previous": previous},
+    )
+    flash(_mapping_message(form, previous) + ".", "ok")
+    if back_to is not None:
+        return redirect(url_for(".record_detail", record_id=back_to), 303)
+    return redirect(url_for(".mapping_table", name=tenant.name), 303)
+
+
+def _mapping_message(form: dict[str, str], previous: str | None) -> str:
+    label = views.field_label(form["kind"])
+    if previous is None or previous == form["target"]:
+        change = "now maps to"
+    else:
+        change = f"changed from {previous} to"
+    return f"{label} {form['source']} {change} {form['target']} (set on the dashboard by {_user()})"
