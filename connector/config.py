@@ -20,11 +20,11 @@ class Settings:
     data_dir: Path
     database_url: str
     broker_url: str
-    secret_key: str | None
+    secret_key: str | None = field(repr=False)
     signature_header: str = "X-BW-Signature"
     max_body_bytes: int = DEFAULT_MAX_BODY
     admin_user: str | None = None
-    admin_password: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
     # Exact token timing: refresh when fewer than `margin` seconds remain, never sooner than `min age` after
     # issue (Exact refuses that). Both are tunable only so that tests can run on seconds-long tokens.
     exact_refresh_margin: float = 30.0

@@ -8,7 +8,7 @@ from typing import Any
 
 from connector import cli
 from connector.errors import ConfigurationError, ConnectorError
-from connector.store import tenants, tokens
+from connector.store import state, tenants, tokens
 
 
 def when(epoch: float | None) -> str:
@@ -106,6 +106,7 @@ def tenant_show(args: argparse.Namespace) -> int:
     health = tokens.token_health(svc.db, tenant.id)
     info["grant_renewed_at"] = when(health["refreshed_at"])  # type: ignore[arg-type]
     info["token_calls_today"] = health["token_calls"]
+    info["exact_division_source"] = state.get(svc.db, tenant.id, "exact:division_source") or "-"
     info["created_at"] = when(tenant.created_at)
     for key, value in info.items():
         print(f"{key:22} {'-' if value is None else value}")

@@ -238,6 +238,10 @@ class ExactClient:
         if response.status_code == 401:
             token = self._tokens.force_refresh(token)
             response = self._send(method, url, token, body)
+            if response.status_code == 401:  # a token just issued refused: Exact's side, not the record's
+                raise RetriableAPIError(
+                    f"{method} {_path(url)} refused a fresh access token", system=SYSTEM, status=401
+                )
         self._note_rate_limit(response.headers)
         error = classify(method, response.status_code, response.headers, response.content)
         if error is not None:
