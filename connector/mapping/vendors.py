@@ -82,11 +82,3 @@ def how_text(how: str, origin: str | None = None) -> str:
     if how != "mapping":
         return HOW.get(how, how)
     return f"the vendor mapping ({ORIGINS.get(origin or 'manual', origin or 'manual')})"
-
-
-def creation_notes(vendor: Vendor) -> list[str]:
-    """What Basware knows about a new vendor that the created Exact account does not carry."""
-    if not vendor.iban:
-        return []
-    bic = f" (BIC {vendor.bic})" if vendor.bic else ""
-    return [f"bank account {vendor.iban}{bic} is not sent to Exact yet; add it to the supplier in Exact"]

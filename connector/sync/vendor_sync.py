@@ -28,6 +28,7 @@ from connector.store import audit, mappings, state
 from connector.store.locks import lease
 from connector.store.tenants import Tenant, list_tenants
 from connector.sync.services import Services
+from connector.sync.vendors import add_bank_account, vendor_problem
 
 log = logging.getLogger(__name__)
 WATERMARK = "vendors:last_updated"
@@ -147,7 +148,7 @@ def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Ven
             raise RecordBlocked(
                 f"vendor {vendor.code} is mapped to Exact account {mapped}, which does not exist in division "
                 f"{exact.division}; correct the vendor mapping",
-                [_problem(vendor.code, mapped, "mapped account not found in Exact")],
+                [vendor_problem(vendor.code, mapped, "mapped account not found in Exact")],
             )
         return found[0]
     for how, condition in _match_conditions(vendor):
@@ -158,7 +159,7 @@ def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Ven
             raise RecordBlocked(
                 f"vendor {vendor.code} matches {len(found)} Exact suppliers by {how}: {'; '.join(names)}; add a "
                 "vendor mapping to choose one",
-                [_problem(vendor.code, None, f"ambiguous match by {how}", names)],
+                [vendor_problem(vendor.code, None, f"ambiguous match by {how}", names)],
             )
         if found:
             return found[0]
@@ -192,7 +193,7 @@ def _create(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -
             return _update(svc, tenant, exact, vendor, account)
         created = exact.create_account(rules.account_fields(vendor))
         mappings.put(svc.db, tenant.id, "vendor", vendor.code, str(created["ID"]), origin=ORIGIN)
-    bank = _add_bank_account(exact, str(created["ID"]), vendor)
+    bank = add_bank_account(exact, str(created["ID"]), vendor)
     text = f"supplier {str(created.get('Code') or '').strip()} {vendor.name} created in Exact division {exact.division}"
     _audit(svc, tenant, "supplier_created", text + (f"; {bank}" if bank else ""), {"account_id": str(created["ID"])})
     return "created", "created in Exact"
@@ -207,7 +208,7 @@ def _update(
     changes = differences(account, vendor)
     if changes:
         exact.update_account(account_id, {name: new for name, (_old, new) in changes.items()})
-    bank = _add_bank_account(exact, account_id, vendor)
+    bank = add_bank_account(exact, account_id, vendor)
     if not changes and not bank:
         return "unchanged", ""
     said = [f"{name} {old or '(empty)'} -> {new}" for name, (old, new) in changes.items()] + ([bank] if bank else [])
@@ -235,28 +236,5 @@ def _plain(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
-def _add_bank_account(exact: ExactClient, account_id: str, vendor: Vendor) -> str:
-    """Register the vendor's IBAN on the account when it is not there yet; what was done, in words."""
-    if not vendor.iban:
-        return ""
-    iban = re.sub(r"\s", "", vendor.iban).upper()
-    known = {re.sub(r"\s", "", str(b.get("BankAccount") or "")).upper() for b in exact.bank_accounts(account_id)}
-    if iban in known:
-        return ""
-    exact.create_bank_account({"Account": account_id, "BankAccount": iban, "BICCode": vendor.bic})
-    return f"bank account {iban} added"
-
-
 def _audit(svc: Services, tenant: Tenant, event: str, message: str, detail: Any = None) -> None:
     audit.record(svc.db, tenant_id=tenant.id, step="vendor_sync", event=event, message=message, detail=detail)
-
-
-def _problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "row": None,
-        "field": "vendor",
-        "basware_code": code,
-        "mapped_code": mapped,
-        "problem": text,
-        "suggestions": suggestions or [],
-    }

@@ -75,7 +75,7 @@ def _from_mapping(
         raise RecordBlocked(
             f"vendor {code} is mapped to Exact account {target}, which is not a supplier in Exact division "
             f"{exact.division}; correct the vendor mapping",
-            [_problem(code, target, f"mapped supplier {target} not found in Exact division {exact.division}")],
+            [vendor_problem(code, target, f"mapped supplier {target} not found in Exact division {exact.division}")],
         )
     return dict(_chosen(found, "mapping"), origin=remembered.origin)
 
@@ -114,7 +114,7 @@ def _one(candidates: list[dict[str, Any]], how: str, code: str) -> dict[str, Any
         raise RecordBlocked(
             f"vendor {code} matches {len(candidates)} Exact suppliers by {label}: {'; '.join(names)}; "
             "add a vendor mapping to choose one",
-            [_problem(code, None, f"ambiguous: {len(candidates)} Exact suppliers have the same {label}", names)],
+            [vendor_problem(code, None, f"ambiguous: {len(candidates)} Exact suppliers have the same {label}", names)],
         )
     return _chosen(candidates[0], how)
 
@@ -136,7 +136,7 @@ def _create_or_block(
         raise RecordBlocked(
             f"vendor {code} ({invoice.supplier_name}) not found in Exact division {exact.division}; "
             "create it or add a mapping",
-            [_problem(code, None, f"not found in Exact division {exact.division} by code, VAT number or name")],
+            [vendor_problem(code, None, f"not found in Exact division {exact.division} by code, VAT number or name")],
         )
     # One creation per vendor even when many invoices of a new vendor arrive at once: the first chain
     # creates and remembers it under the lease, the others find the mapping when they get the lease.
@@ -158,11 +158,25 @@ def _create(svc: Services, tenant: Tenant, exact: ExactClient, invoice: Invoice,
     chosen = _chosen(created, how)
     if how == "created":
         chosen["fields"] = {key: value for key, value in fields.items() if key not in ("IsSupplier", "Status")}
-        chosen["notes"] = rules.creation_notes(vendor)
+        bank = add_bank_account(exact, str(created["ID"]), vendor)
+        chosen["notes"] = [bank] if bank else []
     return chosen
 
 
-def _problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
+def add_bank_account(exact: ExactClient, account_id: str, vendor: Vendor) -> str:
+    """Register the vendor's IBAN on the Exact account when it is not there yet; what was done, in words."""
+    if not vendor.iban:
+        return ""
+    iban = re.sub(r"\s", "", vendor.iban).upper()
+    known = {re.sub(r"\s", "", str(b.get("BankAccount") or "")).upper() for b in exact.bank_accounts(account_id)}
+    if iban in known:
+        return ""
+    exact.create_bank_account({"Account": account_id, "BankAccount": iban, "BICCode": vendor.bic})
+    return f"bank account {iban} added"
+
+
+def vendor_problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
+    """A vendor problem in the per-line form every blocked record uses."""
     return {
         "row": None,
         "field": "vendor",

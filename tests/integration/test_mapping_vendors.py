@@ -155,7 +155,9 @@ def test_ten_invoices_of_a_new_vendor_at_once_create_it_once(
     assert events.count("vendor_created") == 1 and len(events) == 10
     assert set(events) - {"vendor_created"} <= {"vendor_mapping", "vendor_code", "vendor_vat", "vendor_name"}
     [created] = [m for r in record_ids for e, m in _vendor_events(pg_services, r) if e == "vendor_created"]
-    assert "bank account NL91ABNA0417164300 (BIC ABNANL2A) is not sent to Exact yet" in created
+    assert "bank account NL91ABNA0417164300 added" in created
+    banks = [b for b in sandboxes.exact.rows(DIVISION, "crm/BankAccounts") if b["Account"] == account["ID"]]
+    assert [(b["BankAccount"], b["BICCode"]) for b in banks] == [("NL91ABNA0417164300", "ABNANL2A")]
 
 
 _CREATED = ("Name", "VATNumber", "Email", "AddressLine1", "Postcode", "City", "Country", "IsSupplier")

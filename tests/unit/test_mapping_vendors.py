@@ -89,16 +89,12 @@ def test_a_new_supplier_carries_everything_basware_knows_that_an_account_holds()
         "City": "Utrecht",
         "Country": "NL",
     }
-    assert vendors.creation_notes(vendor) == [
-        "bank account NL91ABNA0417164300 (BIC ABNANL2A) is not sent to Exact yet; add it to the supplier in Exact"
-    ]
 
 
 def test_a_code_too_long_for_exact_is_left_for_exact_to_number() -> None:
     fields = vendors.account_fields(Vendor(code="X" * 19, name="Long Code Ltd"))
 
     assert "Code" not in fields and fields["Name"] == "Long Code Ltd"
-    assert vendors.creation_notes(Vendor(code="X", name="No Bank")) == []
 
 
 @pytest.mark.parametrize(
