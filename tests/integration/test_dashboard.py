@@ -13,7 +13,7 @@ import requests
 from connector import views
 from connector.errors import RecordBlocked
 from connector.sandbox.server import ServerThread
-from connector.store import audit, mappings, records
+from connector.store import audit, mappings, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync import outcomes
 from connector.sync.services import Services
@@ -142,11 +142,17 @@ def test_the_overview_lists_tenants_with_grant_health_and_counts(
     assert "not connected yet" in never_row and "needs a fix: 1" in never_row
 
 
-def test_a_dead_grant_is_shown_with_its_reason(
-    url: str, browser: requests.Session, pg_services: Services, sandboxes: Sandboxes
-) -> None:
+@pytest.fixture
+def dead_tenant(pg_services: Services, sandboxes: Sandboxes) -> Iterator[Tenant]:
+    """A tenant whose grant Exact killed; afterwards it is stood down, since the reminder sweep covers every tenant."""
     tenant = add_tenant(pg_services, sandboxes, authorize=True)
     pg_services.token_store(tenant).mark_dead("the refresh token was revoked in Exact")
+    yield tenant
+    tenants.update_tenant(pg_services.db, tenant.id, grant_status="none", grant_reason=None)
+
+
+def test_a_dead_grant_is_shown_with_its_reason(url: str, browser: requests.Session, dead_tenant: Tenant) -> None:
+    tenant = dead_tenant
 
     page = _get(browser, f"{url}/admin").text
 
