@@ -621,7 +621,7 @@ class ExactSandbox:
                 return json_response({"error": "invalid_request", "error_description": "Unknown client"}, 400)
             if args.get("response_type") != "code":
                 return json_response({"error": "unsupported_response_type"}, 400)
-            code = secrets.token_urlsafe(24)
+            code = "!" + secrets.token_urlsafe(24)  # never "-" first: pasted after --code it would read as an option
             self._codes[code] = (client.client_id, client.redirect_uri, self.now())
         query = {"code": code}
         if "state" in args:

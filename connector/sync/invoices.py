@@ -14,24 +14,19 @@ from typing import Any
 
 from connector.basware.schemas import load_invoice
 from connector.domain import Invoice
-from connector.errors import FatalAPIError, RecordBlocked, RetriableAPIError
+from connector.errors import FatalAPIError, RecordBlocked
 from connector.mapping import dimensions, money
 from connector.mapping import vendors as vendor_rules
 from connector.store import audit, mappings, records
-from connector.store.locks import new_owner
 from connector.store.records import Record
 from connector.store.tenants import Tenant
 from connector.sync import updates
 from connector.sync.master import kinds_to_recheck, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
+from connector.sync.writing import record_lease, write_once
 
 STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
-WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
-
-
-class RecordBusy(RetriableAPIError):
-    """Another chain holds this record's lease; try again shortly."""
 
 
 def is_done(record: Record, step: str) -> bool:
@@ -205,15 +200,10 @@ def write(svc: Services, record_id: int) -> None:
     record = _pending(svc, record_id, "written")
     if record is None:
         return
-    owner = new_owner()
-    if not records.try_lock(svc.db, record_id, owner, WRITE_LEASE):
-        raise RecordBusy("another worker is writing this record", system="connector")
-    try:
+    with record_lease(svc, record_id):
         record = _pending(svc, record_id, "written")
         if record is not None:
             _write_locked(svc, record)
-    finally:
-        records.unlock(svc.db, record_id, owner)
 
 
 def _write_locked(svc: Services, record: Record) -> None:
@@ -221,14 +211,12 @@ def _write_locked(svc: Services, record: Record) -> None:
     exact = svc.exact(tenant)
     invoice = parse(record, tenant)
     payload = entry_payload(record, invoice)
-    entry, how = None, "created"
-    if record.write_attempts > 0:  # an earlier attempt may have reached Exact before we could commit
-        found = exact.find_purchase_entries(payload["Supplier"], invoice.invoice_number)
-        if found:
-            entry, how = found[0], "adopted"
-    if entry is None:
-        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
-        entry = exact.create_purchase_entry(payload)
+    entry, how = write_once(
+        svc,
+        record,
+        find=lambda: exact.find_purchase_entries(payload["Supplier"], invoice.invoice_number),
+        create=lambda: exact.create_purchase_entry(payload),
+    )
     number = str(entry.get("EntryNumber") or "")
     records.update(
         svc.db,
@@ -270,13 +258,8 @@ def _verify(svc: Services, record: Record, invoice: Invoice, entry: dict[str, An
 
 def report(svc: Services, record_id: int) -> None:
     """Tell Basware the outcome once: success with the Exact entry number, or failure with the reason."""
-    owner = new_owner()
-    if not records.try_lock(svc.db, record_id, owner, WRITE_LEASE):
-        raise RecordBusy("another worker is reporting this record", system="connector")
-    try:
+    with record_lease(svc, record_id, "reporting"):
         _report_locked(svc, records.get(svc.db, record_id))
-    finally:
-        records.unlock(svc.db, record_id, owner)
 
 
 def _report_locked(svc: Services, record: Record) -> None:

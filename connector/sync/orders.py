@@ -17,26 +17,21 @@ from typing import Any
 from connector.basware.orders import line_total, load_purchase_order
 from connector.domain import Invoice
 from connector.domain_orders import OrderLine, PurchaseOrder
-from connector.errors import RecordBlocked, RetriableAPIError
+from connector.errors import RecordBlocked
 from connector.exact.client import ExactClient
 from connector.mapping import dimensions
 from connector.mapping.dimensions import MasterData
 from connector.store import audit, mappings, records
-from connector.store.locks import new_owner
 from connector.store.records import Record
 from connector.store.tenants import Tenant
 from connector.sync.master import MISS_REFRESH_AGE, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
+from connector.sync.writing import record_lease, write_once
 
 STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
-WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
 ACKNOWLEDGED = "acknowledged"
 Mapping = dict[tuple[str, str], str]
-
-
-class RecordBusy(RetriableAPIError):
-    """Another chain holds this record's lease; try again shortly."""
 
 
 def _pending(svc: Services, record_id: int, step: str) -> Record | None:
@@ -350,15 +345,10 @@ def write(svc: Services, record_id: int) -> None:
     """Create the purchase order in Exact exactly once, under the record's lease."""
     if _pending(svc, record_id, "written") is None:
         return
-    owner = new_owner()
-    if not records.try_lock(svc.db, record_id, owner, WRITE_LEASE):
-        raise RecordBusy("another worker is writing this record", system="connector")
-    try:
+    with record_lease(svc, record_id):
         record = _pending(svc, record_id, "written")
         if record is not None:
             _write_locked(svc, record)
-    finally:
-        records.unlock(svc.db, record_id, owner)
 
 
 def _write_locked(svc: Services, record: Record) -> None:
@@ -366,14 +356,12 @@ def _write_locked(svc: Services, record: Record) -> None:
     exact = svc.exact(tenant)
     order = parse(record, tenant)
     payload = order_payload(record, order)
-    written, how = None, "created"
-    if record.write_attempts > 0:  # an earlier attempt may have reached Exact before we could commit
-        found = exact.find_purchase_orders(payload["Supplier"], order.order_number)
-        if found:
-            written, how = found[0], "adopted"
-    if written is None:
-        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
-        written = exact.create_purchase_order(payload)
+    written, how = write_once(
+        svc,
+        record,
+        find=lambda: exact.find_purchase_orders(payload["Supplier"], order.order_number),
+        create=lambda: exact.create_purchase_order(payload),
+    )
     number = str(written.get("OrderNumber") or "")
     order_id = str(written["PurchaseOrderID"])
     records.update(

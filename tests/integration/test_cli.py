@@ -89,7 +89,7 @@ def test_authorize_with_a_pasted_code_then_ping_both_systems(
     with requests.get(url, allow_redirects=False, timeout=10) as consent:
         code = grants.code_from_callback(consent.headers["Location"], state)
 
-    assert main(["exact", "authorize", "beta", "--code", code]) == 0
+    assert main(["exact", "authorize", "beta", f"--code={code}"]) == 0
     assert main(["ping", "beta"]) == 0
 
     out = capsys.readouterr().out

@@ -269,7 +269,7 @@ def test_a_pasted_code_uses_the_users_current_division(
     with requests.get(url, allow_redirects=False, timeout=10) as response:
         code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
 
-    assert cli.main(["exact", "authorize", tenant.name, "--code", code]) == 0
+    assert cli.main(["exact", "authorize", tenant.name, f"--code={code}"]) == 0
     assert f"Exact division {DIVISION} (the consenting user's current division)" in capsys.readouterr().out
     assert state.get(pg_services.db, tenant.id, grants.DIVISION_SOURCE) == "current/Me"
-    assert cli.main(["exact", "authorize", tenant.name, "--code", code]) == 1  # a code works once
+    assert cli.main(["exact", "authorize", tenant.name, f"--code={code}"]) == 1  # a code works once

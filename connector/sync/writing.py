@@ -1,0 +1,49 @@
+"""Writing to Exact exactly once, shared by invoices and purchase orders.
+
+Every step that writes (or reports) holds the record's lease, so chains racing on one document take turns.
+The first attempt creates the document; any later attempt first looks for what an interrupted one may have
+created (a crash between Exact's 201 and our commit) and adopts it. The attempt counter is committed before
+the POST, which is what lets the first attempt skip the look-up and keep steady state at one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from connector.errors import RetriableAPIError
+from connector.store import records
+from connector.store.locks import new_owner
+from connector.store.records import Record
+from connector.sync.services import Services
+
+WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
+
+
+class RecordBusy(RetriableAPIError):
+    """Another chain holds this record's lease; try again shortly."""
+
+
+@contextmanager
+def record_lease(svc: Services, record_id: int, doing: str = "writing") -> Iterator[None]:
+    """Hold the record's lease for the block, or raise RecordBusy (a retry) when another chain has it."""
+    owner = new_owner()
+    if not records.try_lock(svc.db, record_id, owner, WRITE_LEASE):
+        raise RecordBusy(f"another worker is {doing} this record", system="connector")
+    try:
+        yield
+    finally:
+        records.unlock(svc.db, record_id, owner)
+
+
+def write_once(
+    svc: Services, record: Record, *, find: Callable[[], list[dict[str, Any]]], create: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], str]:
+    """The document in Exact and how it came to be: "adopted" from an earlier attempt, or "created" now."""
+    if record.write_attempts > 0:
+        found = find()
+        if found:
+            return found[0], "adopted"
+    records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
+    return create(), "created"
