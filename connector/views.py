@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.mapping.table import MAX_LENGTH
+from connector.mapping.table import value_problem
 from connector.mapping.vendors import ORIGINS
 from connector.store.mappings import MAPPING_KINDS
 from connector.store.records import STATUSES, Record
@@ -135,13 +135,7 @@ def grant_text(grant_status: str, grant_reason: str | None) -> str:
 
 def mapping_problem(kind: str, source: str, target: str) -> str | None:
     """What is wrong with one mapping typed into a form (the rules of a mapping CSV line), or None."""
-    if kind not in MAPPING_KINDS:
-        return f"unknown kind {kind!r}; use one of {', '.join(MAPPING_KINDS)}"
-    if not source or not target:
-        return "both the Basware code and the Exact code are needed"
-    if len(source) > MAX_LENGTH or len(target) > MAX_LENGTH:
-        return f"codes are at most {MAX_LENGTH} characters"
-    return None
+    return value_problem(kind, source.strip(), target.strip(), MAPPING_KINDS)
 
 
 def status_counts(counts: dict[str, int], statuses: Sequence[str] = STATUSES) -> list[tuple[str, str, int]]:

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 from connector import cli
 from connector.errors import ConfigurationError, ConnectorError
 from connector.store import state, tenants, tokens
-
-
-def when(epoch: float | None) -> str:
-    if not epoch:
-        return "-"
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+from connector.views import when
 
 
 def db_upgrade(_args: argparse.Namespace) -> int:

@@ -6,10 +6,10 @@ import argparse
 from typing import Any
 
 from connector import cli
-from connector.commands.core import when
 from connector.errors import ConfigurationError
 from connector.store import audit, records, tenants
 from connector.store.records import Record
+from connector.views import problem_text, summary, when
 
 
 def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
@@ -32,28 +32,6 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
     }
 
 
-def problem_text(problem: dict[str, Any]) -> str:
-    """One blocking problem as an accountant reads it: where, which code, what is wrong, what exists instead."""
-    parts = [f"line {problem['row']}"] if problem.get("row") is not None else []
-    code, mapped = problem.get("basware_code"), problem.get("mapped_code")
-    if code is not None:
-        parts.append(
-            f"{problem.get('field')} {code}" + (f" (mapped to {mapped})" if mapped not in (None, code) else "")
-        )
-    hint = f"  (close matches: {', '.join(problem['suggestions'])})" if problem.get("suggestions") else ""
-    return f"{' '.join(parts) or 'invoice'}: {problem['problem']}{hint}"
-
-
-def _summary(record: Record, width: int = 90) -> str:
-    """How many problems a blocked record has and the first of them; else the reason."""
-    if record.problems:
-        count = len(record.problems)
-        text = (f"{count} problems, first " if count > 1 else "") + problem_text(record.problems[0])
-    else:
-        text = record.reason or ""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def records_list(args: argparse.Namespace) -> int:
     """Records, filtered by tenant and status; --json for scripts."""
     svc = cli.services()
@@ -71,7 +49,7 @@ def records_list(args: argparse.Namespace) -> int:
             r.supplier,
             r.gross,
             r.status,
-            r.exact_number or _summary(r),
+            r.exact_number or summary(r),
         )
         for r, name in found
     ]

@@ -53,13 +53,19 @@ def _row(cells: list[str], kinds: tuple[str, ...]) -> tuple[tuple[str, str, str]
     if len(cells) != len(HEADER):
         return None, f"expected 3 values (kind,source,target), found {len(cells)}"
     kind, source, target = (cell.strip() for cell in cells)
+    problem = value_problem(kind, source, target, kinds)
+    return (None, problem) if problem else ((kind, source, target), None)
+
+
+def value_problem(kind: str, source: str, target: str, kinds: tuple[str, ...]) -> str | None:
+    """What is wrong with one mapping (a CSV line or a form), or None: the one set of rules for both."""
     if kind not in kinds:
-        return None, f"unknown kind {kind!r}; use one of {', '.join(kinds)}"
+        return f"unknown kind {kind!r}; use one of {', '.join(kinds)}"
     if not source or not target:
-        return None, "source and target must not be empty"
+        return "source (the Basware code) and target (the Exact code) must both be given"
     if len(source) > MAX_LENGTH or len(target) > MAX_LENGTH:
-        return None, f"source and target are at most {MAX_LENGTH} characters"
-    return (kind, source, target), None
+        return f"source and target are at most {MAX_LENGTH} characters"
+    return None
 
 
 def _duplicate(row: tuple[str, str, str], line: int, seen: dict[tuple[str, str], tuple[int, str]]) -> str | None:

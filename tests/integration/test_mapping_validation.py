@@ -129,7 +129,7 @@ def test_a_gl_mapping_imported_from_csv_then_replay_blocked_writes_exactly_one_e
     code, _out, err = run_cli("mappings", "import", tenant.name, str(bad))
 
     assert code == 1
-    assert "line 3: unknown kind 'costcenter'" in err and "line 4: source and target must not be empty" in err
+    assert "line 3: unknown kind 'costcenter'" in err and "line 4: source (the Basware code) and target" in err
     assert run_cli("mappings", "export", tenant.name, "--kind", "gl_account")[1] == "kind,source,target\n"
     good = tmp_path / "good.csv"
     good.write_text("kind,source,target\ngl_account,6100,4010\ncost_center,OPS,CC200\n")

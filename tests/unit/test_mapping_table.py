@@ -24,14 +24,20 @@ def test_a_good_file_gives_its_rows_trimmed() -> None:
         ("", ["line 1: the header must be kind,source,target"]),
         ("kind,source,target\nsupplier,V1,1002\n", ["line 2: unknown kind 'supplier'"]),
         ("kind,source,target\nvendor,V1\n", ["line 2: expected 3 values"]),
-        ("kind,source,target\nvendor,,1002\n", ["line 2: source and target must not be empty"]),
+        (
+            "kind,source,target\nvendor,,1002\n",
+            ["line 2: source (the Basware code) and target"],
+        ),
         (
             "kind,source,target\ngl_account,6100,4010\ngl_account,6100,4020\n",
             ["line 3: gl_account 6100 is mapped to 4010 on line 2 and to 4020 here"],
         ),
         (
             "kind,source,target\nvendor,V1,1002\nbad,x,y\nvendor,V2,\ncost_center,A,B\n",
-            ["line 3: unknown kind 'bad'", "line 4: source and target must not be empty"],
+            [
+                "line 3: unknown kind 'bad'",
+                "line 4: source (the Basware code) and target",
+            ],
         ),
     ],
 )
