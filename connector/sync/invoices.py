@@ -24,21 +24,7 @@ from connector.sync import updates
 from connector.sync.master import kinds_to_recheck, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
-from connector.sync.writing import record_lease, write_once
-
-STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
-
-
-def is_done(record: Record, step: str) -> bool:
-    """True when the record has completed `step` (or a later one)."""
-    return record.step is not None and STEPS.index(record.step) >= STEPS.index(step)
-
-
-def _pending(svc: Services, record_id: int, step: str) -> Record | None:
-    record = records.get(svc.db, record_id)
-    if record.status != "pending" or is_done(record, step):
-        return None
-    return record
+from connector.sync.writing import pending, record_lease, write_once, write_step
 
 
 def parse(record: Record, tenant: Tenant | None = None) -> Invoice:
@@ -54,7 +40,7 @@ def fetch(svc: Services, record_id: int) -> None:
     if records.get(svc.db, record_id).status in ("written", "blocked"):
         updates.check_update(svc, record_id)  # a later delivery: the same version again, or a new one
         return
-    record = _pending(svc, record_id, "fetched")
+    record = pending(svc, record_id, "fetched")
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
@@ -85,7 +71,7 @@ def fetch(svc: Services, record_id: int) -> None:
 
 def map_vendor(svc: Services, record_id: int) -> None:
     """Find (or create) the Exact supplier for the invoice and remember it on the record."""
-    record = _pending(svc, record_id, "vendor_mapped")
+    record = pending(svc, record_id, "vendor_mapped")
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
@@ -116,7 +102,7 @@ def _vendor_text(invoice: Invoice, supplier: dict[str, Any]) -> str:
 
 def validate(svc: Services, record_id: int) -> None:
     """Map and check every line, the totals, the journal and the currency; block with every problem."""
-    record = _pending(svc, record_id, "validated")
+    record = pending(svc, record_id, "validated")
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
@@ -197,13 +183,7 @@ def entry_payload(record: Record, invoice: Invoice) -> dict[str, Any]:
 
 def write(svc: Services, record_id: int) -> None:
     """Create the purchase entry in Exact exactly once, under the record's lease."""
-    record = _pending(svc, record_id, "written")
-    if record is None:
-        return
-    with record_lease(svc, record_id):
-        record = _pending(svc, record_id, "written")
-        if record is not None:
-            _write_locked(svc, record)
+    write_step(svc, record_id, _write_locked)
 
 
 def _write_locked(svc: Services, record: Record) -> None:

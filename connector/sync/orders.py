@@ -27,18 +27,10 @@ from connector.store.tenants import Tenant
 from connector.sync.master import MISS_REFRESH_AGE, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
-from connector.sync.writing import record_lease, write_once
+from connector.sync.writing import pending, write_once, write_step
 
-STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
 ACKNOWLEDGED = "acknowledged"
 Mapping = dict[tuple[str, str], str]
-
-
-def _pending(svc: Services, record_id: int, step: str) -> Record | None:
-    record = records.get(svc.db, record_id)
-    if record.status != "pending" or (record.step is not None and STEPS.index(record.step) >= STEPS.index(step)):
-        return None
-    return record
 
 
 def parse(record: Record, tenant: Tenant) -> PurchaseOrder:
@@ -49,7 +41,7 @@ def parse(record: Record, tenant: Tenant) -> PurchaseOrder:
 
 def fetch(svc: Services, record_id: int) -> None:
     """Fetch the exported purchase order from Basware and keep it on the record."""
-    record = _pending(svc, record_id, "fetched")
+    record = pending(svc, record_id, "fetched")
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
@@ -89,7 +81,7 @@ def as_invoice(order: PurchaseOrder) -> Invoice:
 
 def map_vendor(svc: Services, record_id: int) -> None:
     """Find (or create) the Exact supplier of the order, by the same rules as for invoices."""
-    record = _pending(svc, record_id, "vendor_mapped")
+    record = pending(svc, record_id, "vendor_mapped")
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
@@ -105,7 +97,7 @@ def map_vendor(svc: Services, record_id: int) -> None:
 
 def validate(svc: Services, record_id: int) -> None:
     """Map every line to an Exact item, cost center and cost unit and check the amounts; block with every problem."""
-    record = _pending(svc, record_id, "validated")
+    record = pending(svc, record_id, "validated")
     if record is None:
         return
     tenant = svc.tenant(record.tenant_id)
@@ -343,12 +335,7 @@ def order_payload(record: Record, order: PurchaseOrder) -> dict[str, Any]:
 
 def write(svc: Services, record_id: int) -> None:
     """Create the purchase order in Exact exactly once, under the record's lease."""
-    if _pending(svc, record_id, "written") is None:
-        return
-    with record_lease(svc, record_id):
-        record = _pending(svc, record_id, "written")
-        if record is not None:
-            _write_locked(svc, record)
+    write_step(svc, record_id, _write_locked)
 
 
 def _write_locked(svc: Services, record: Record) -> None:

@@ -1,4 +1,5 @@
-"""Writing to Exact exactly once, shared by invoices and purchase orders.
+"""The steps' shared mechanics, for invoices and purchase orders alike: which steps are done, and writing
+to Exact exactly once.
 
 Every step that writes (or reports) holds the record's lease, so chains racing on one document take turns.
 The first attempt creates the document; any later attempt first looks for what an interrupted one may have
@@ -18,11 +19,35 @@ from connector.store.locks import new_owner
 from connector.store.records import Record
 from connector.sync.services import Services
 
+STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
 WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
 
 
 class RecordBusy(RetriableAPIError):
     """Another chain holds this record's lease; try again shortly."""
+
+
+def is_done(record: Record, step: str) -> bool:
+    """True when the record has completed `step` (or a later one)."""
+    return record.step is not None and STEPS.index(record.step) >= STEPS.index(step)
+
+
+def pending(svc: Services, record_id: int, step: str) -> Record | None:
+    """The record when `step` still has work to do on it: pending, and the step not done yet."""
+    record = records.get(svc.db, record_id)
+    if record.status != "pending" or is_done(record, step):
+        return None
+    return record
+
+
+def write_step(svc: Services, record_id: int, write: Callable[[Services, Record], None]) -> None:
+    """Run a write under the record's lease, re-checking inside it that the record still needs writing."""
+    if pending(svc, record_id, "written") is None:
+        return
+    with record_lease(svc, record_id):
+        record = pending(svc, record_id, "written")
+        if record is not None:
+            write(svc, record)
 
 
 @contextmanager
