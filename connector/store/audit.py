@@ -40,6 +40,13 @@ def record(
     log.info("tenant=%s record=%s step=%s event=%s %s", tenant_id, record_id, step, event, message)
 
 
+def of_record(db: Database, subject: Any, step: str, event: str, message: str, detail: Any = None) -> None:
+    """Append one audit row about a record (anything with `id` and `tenant_id`)."""
+    record(
+        db, step=step, event=event, message=message, tenant_id=subject.tenant_id, record_id=subject.id, detail=detail
+    )
+
+
 def entries(db: Database, *, tenant_id: int | None = None, record_id: int | None = None) -> list[dict[str, Any]]:
     """Audit rows, oldest first, with `detail` parsed."""
     query = sa.select(audit_log).order_by(audit_log.c.id)

@@ -225,13 +225,12 @@ def _verify(svc: Services, record: Record, invoice: Invoice, entry: dict[str, An
     # Exact has been reported to drop invalid lines silently; say so loudly if the totals differ.
     amount = entry.get("AmountFC")
     if amount is not None and Decimal(str(amount)) != invoice.gross_sum:
-        audit.record(
+        audit.of_record(
             svc.db,
-            tenant_id=record.tenant_id,
-            record_id=record.id,
-            step="write",
-            event="amount_mismatch",
-            message=f"Exact shows {amount} for entry {entry.get('EntryNumber')}, Basware gross is "
+            record,
+            "write",
+            "amount_mismatch",
+            f"Exact shows {amount} for entry {entry.get('EntryNumber')}, Basware gross is "
             f"{invoice.gross_sum}: check the entry in Exact",
         )
 

@@ -375,6 +375,4 @@ def acknowledge(svc: Services, record_id: int) -> None:
 
 
 def _audit(svc: Services, record: Record, step: str, event: str, message: str, detail: Any = None) -> None:
-    audit.record(
-        svc.db, tenant_id=record.tenant_id, record_id=record.id, step=step, event=event, message=message, detail=detail
-    )
+    audit.of_record(svc.db, record, step, event, message, detail)

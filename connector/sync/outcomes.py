@@ -21,25 +21,10 @@ def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIEr
     reason = str(error)
     record = records.get(svc.db, record_id)
     if record.status != "pending":
-        audit.record(
-            svc.db,
-            tenant_id=record.tenant_id,
-            record_id=record_id,
-            step=step,
-            event="late_error",
-            message=f"ignored for a {record.status} record: {reason}",
-        )
+        audit.of_record(svc.db, record, step, "late_error", f"ignored for a {record.status} record: {reason}")
         return False
     records.update(svc.db, record_id, status="blocked", reason=reason, problems=problems)
-    audit.record(
-        svc.db,
-        tenant_id=record.tenant_id,
-        record_id=record_id,
-        step=step,
-        event="blocked",
-        message=reason,
-        detail={"problems": problems},
-    )
+    audit.of_record(svc.db, record, step, "blocked", reason, {"problems": problems})
     return True
 
 
@@ -49,31 +34,17 @@ def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -
     if record.status != "pending":
         return
     records.update(svc.db, record_id, status="waiting_for_reauth", reason=str(error))
-    audit.record(
-        svc.db,
-        tenant_id=record.tenant_id,
-        record_id=record_id,
-        step=step,
-        event="waiting_for_reauth",
-        message=str(error),
-    )
+    audit.of_record(svc.db, record, step, "waiting_for_reauth", str(error))
 
 
 def fail(svc: Services, record_id: int, step: str, message: str) -> None:
     """Retries are exhausted: mark failed (replayable) with the last error."""
     record = records.get(svc.db, record_id)
     if record.status != "pending":  # e.g. reporting a written record to Basware kept failing
-        audit.record(
-            svc.db,
-            tenant_id=record.tenant_id,
-            record_id=record_id,
-            step=step,
-            event="gave_up",
-            message=message,
-        )
+        audit.of_record(svc.db, record, step, "gave_up", message)
         return
     records.update(svc.db, record_id, status="failed", reason=message)
-    audit.record(svc.db, tenant_id=record.tenant_id, record_id=record_id, step=step, event="failed", message=message)
+    audit.of_record(svc.db, record, step, "failed", message)
 
 
 def resume(svc: Services, record_id: int) -> bool:
@@ -85,12 +56,11 @@ def resume(svc: Services, record_id: int) -> bool:
     # that the chain runs first compares the versions again (with the mappings as they are now).
     status = "written" if record.exact_id else "pending"
     records.update(svc.db, record_id, status=status, reason=None, problems=None, reported=None)
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=record.tenant_id,
-        record_id=record_id,
-        step="replay",
-        event="replayed",
-        message=f"replayed from {record.status}; resumes after step {record.step or 'none'}",
+        record,
+        "replay",
+        "replayed",
+        f"replayed from {record.status}; resumes after step {record.step or 'none'}",
     )
     return True

@@ -90,14 +90,13 @@ def _restart(svc: Services, record: Record, document: dict[str, Any], diff: list
         problems=None,
         reported=None,
     )
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=record.tenant_id,
-        record_id=record.id,
-        step="update",
-        event="restarted",
-        message="a changed version arrived for a blocked invoice; processing it again: " + "; ".join(diff),
-        detail={"before": record.document, "after": document, "changes": diff},
+        record,
+        "update",
+        "restarted",
+        "a changed version arrived for a blocked invoice; processing it again: " + "; ".join(diff),
+        {"before": record.document, "after": document, "changes": diff},
     )
 
 
@@ -172,14 +171,13 @@ def _block(
     records.update(
         svc.db, record.id, status="blocked", document=document, reason=reason, problems=problems, reported=None
     )
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=record.tenant_id,
-        record_id=record.id,
-        step="update",
-        event="blocked",
-        message=reason,
-        detail={
+        record,
+        "update",
+        "blocked",
+        reason,
+        {
             "before": record.written_document or record.document,
             "after": document,
             "changes": diff,
