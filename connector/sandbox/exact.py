@@ -1200,16 +1200,24 @@ def _check_lines(division: Division, lines: Any, entry_date: datetime, problems:
     return checked
 
 
+def check_dimensions(
+    division: Division, line: dict, on: datetime, problems: list[str]
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A line's cost center and cost unit as stored, each problem added; an ended cost center is refused."""
+    cost_center = _check_code(division, "hrm/Costcenters", line.get("CostCenter"), "Cost center", problems)
+    cost_unit = _check_code(division, "hrm/Costunits", line.get("CostUnit"), "Cost unit", problems)
+    if cost_center and cost_center["EndDate"] is not None and cost_center["EndDate"] < on:
+        problems.append("Invalid reference: Cost center")
+    return cost_center, cost_unit
+
+
 def _check_line(division: Division, line: dict, number: int, entry_date: datetime, problems: list[str]) -> dict:
     unknown = set(line) - LINE_WRITABLE
     if unknown:
         raise ApiFailure(400, f"Property '{sorted(unknown)[0]}' does not exist on type 'PurchaseEntryLine'.")
     gl = _check_gl(division, line.get("GLAccount"), problems)
     vat_code = _check_code(division, "vat/VATCodes", line.get("VATCode"), "VAT code", problems)
-    cost_center = _check_code(division, "hrm/Costcenters", line.get("CostCenter"), "Cost center", problems)
-    cost_unit = _check_code(division, "hrm/Costunits", line.get("CostUnit"), "Cost unit", problems)
-    if cost_center and cost_center["EndDate"] is not None and cost_center["EndDate"] < entry_date:
-        problems.append("Invalid reference: Cost center")
+    cost_center, cost_unit = check_dimensions(division, line, entry_date, problems)
     amount = _amount(line, "AmountFC", problems, mandatory=True)
     percentage = vat_code["Percentage"] if vat_code else Decimal("0")
     vat = _amount(line, "VATAmountFC", problems, mandatory=False)

@@ -37,6 +37,7 @@ from connector.sandbox.exact import (
     _json_body,
     _lookup,
     _wire,
+    check_dimensions,
     json_response,
 )
 
@@ -365,11 +366,8 @@ def _line(
     division: Division, line: dict, number: int, order_date: datetime, receipt: datetime, problems: list[str]
 ) -> dict[str, Any]:
     item = _item(division, line.get("Item"), problems)
-    cost_center = _check_code(division, "hrm/Costcenters", line.get("CostCenter"), "Cost center", problems)
-    cost_unit = _check_code(division, "hrm/Costunits", line.get("CostUnit"), "Cost unit", problems)
+    cost_center, cost_unit = check_dimensions(division, line, order_date, problems)
     vat = _check_code(division, "vat/VATCodes", line.get("VATCode"), "VAT code", problems)
-    if cost_center and cost_center["EndDate"] is not None and cost_center["EndDate"] < order_date:
-        problems.append("Invalid reference: Cost center")
     quantity = _amount(line, "QuantityInPurchaseUnits", problems, mandatory=True) or Decimal("0")
     if quantity == 0 and line.get("QuantityInPurchaseUnits") is not None:
         problems.append("Invalid value: Quantity")
