@@ -207,6 +207,7 @@ def _write_locked(svc: Services, record: Record) -> None:
         exact_number=number,
         reason=None,
         problems=None,
+        written_document=record.document,  # the version in Exact: what a later version is compared with
     )
     audit.record(
         svc.db,

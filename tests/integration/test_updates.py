@@ -12,9 +12,11 @@ import requests
 from connector.sandbox.basware import make_invoice
 from connector.store import audit, records
 from connector.store.tenants import Tenant
+from connector.sync import outcomes
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from workers.tasks import start_chain
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -118,6 +120,11 @@ def test_a_change_after_exact_processed_the_entry_blocks_with_the_changes(
         True,
         False,
     ]
+    # Replayed while Exact still refuses the change, it is blocked again: the change is not silently dropped.
+    assert outcomes.resume(pg_services, written["record_id"])
+    start_chain(written["record_id"])
+    wait_for(lambda: _events(pg_services, written["record_id"]).count("blocked") == 2, what="the second block")
+    assert records.get(pg_services.db, written["record_id"]).status == "blocked"
 
 
 def test_a_blocked_invoice_corrected_in_basware_is_processed_again(
