@@ -26,9 +26,14 @@ TIMEOUT = 10.0
 class Recipient(Protocol):
     """Who to tell: a tenant's name and its channels."""
 
-    name: str
-    notify_email: str | None
-    notify_webhook_url: str | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def notify_email(self) -> str | None: ...
+
+    @property
+    def notify_webhook_url(self) -> str | None: ...
 
 
 @dataclass

@@ -18,7 +18,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -36,6 +35,7 @@ from connector.store import audit, mappings, records, tenants, tokens
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, reminders
 from connector.sync.services import Services
+from webhook_receiver.context import connector_services, enqueue
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin", template_folder="templates")
 log = logging.getLogger(__name__)
@@ -51,10 +51,6 @@ SECURITY_HEADERS = {
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
-
-
-def _svc() -> Services:
-    return current_app.extensions["connector"]  # type: ignore[no-any-return]
 
 
 @bp.record_once
@@ -89,7 +85,7 @@ def is_authorized(auth: Authorization | None, settings: Settings) -> bool:
 
 @bp.before_request
 def _guard() -> Any:
-    settings = _svc().settings
+    settings = connector_services().settings
     if not is_enabled(settings):
         abort(404)
     if not is_authorized(request.authorization, settings):
@@ -130,7 +126,7 @@ def _user() -> str:
 
 def _tenant_or_404(name_or_id: str | int) -> Tenant:
     try:
-        return tenants.get_tenant(_svc().db, name_or_id)
+        return tenants.get_tenant(connector_services().db, name_or_id)
     except ConfigurationError:
         abort(404, f"There is no tenant {name_or_id!r}.")
 
@@ -141,7 +137,7 @@ def _tenant_or_404(name_or_id: str | int) -> Tenant:
 @bp.get("")
 def overview() -> str:
     """Every tenant with its Exact connection, renewal countdown and record counts."""
-    svc = _svc()
+    svc = connector_services()
     now = time.time()
     rows = [_tenant_row(svc, tenant, now) for tenant in tenants.list_tenants(svc.db)]
     totals = views.status_counts(records.count_by_status(svc.db))
@@ -168,7 +164,7 @@ def _tenant_row(svc: Services, tenant: Tenant, now: float) -> dict[str, Any]:
 @bp.get("/records")
 def record_list() -> str:
     """Records, those needing a person first, filtered by tenant and status."""
-    svc = _svc()
+    svc = connector_services()
     tenant_name = request.args.get("tenant", "").strip()
     status = request.args.get("status", "").strip()
     if status and status not in records.STATUSES:
@@ -191,7 +187,7 @@ def record_list() -> str:
 @bp.get("/records/<int:record_id>")
 def record_detail(record_id: int) -> str:
     """One record: what it is, every problem per line, its audit trail and, when it can be, Replay."""
-    svc = _svc()
+    svc = connector_services()
     record = _record_or_404(record_id)
     tenant = _tenant_or_404(record.tenant_id)
     return render_template(
@@ -206,7 +202,7 @@ def record_detail(record_id: int) -> str:
 
 def _record_or_404(record_id: int) -> records.Record:
     try:
-        return records.get(_svc().db, record_id)
+        return records.get(connector_services().db, record_id)
     except LookupError:
         abort(404, f"There is no record {record_id}.")
 
@@ -214,7 +210,7 @@ def _record_or_404(record_id: int) -> records.Record:
 @bp.post("/records/<int:record_id>/replay")
 def replay(record_id: int) -> Any:
     """Make the record ready again and put its chain on the broker; back to the record with what happened."""
-    svc = _svc()
+    svc = connector_services()
     record = _record_or_404(record_id)
     if not outcomes.resume(svc, record_id):  # a second click, or another person was quicker
         flash(f"Nothing to replay: record {record_id} is {views.status_label(record.status)}.", "error")
@@ -233,7 +229,7 @@ def replay(record_id: int) -> Any:
 
 def _enqueue(svc: Services, record_id: int) -> None:
     try:
-        current_app.extensions["connector.enqueue"](record_id)
+        enqueue(record_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure: say so and keep the record replayable
         log.error("record=%s step=replay broker unavailable: %s", record_id, type(exc).__name__)
         # Nothing sweeps pending records without a chain, so mark it failed: it can be replayed again later.
@@ -258,7 +254,7 @@ def _render_mappings(tenant: Tenant, form: dict[str, str], back_to: int | None, 
     return render_template(
         "dashboard/mappings.html",
         tenant_name=tenant.name,
-        entries=mappings.entries(_svc().db, tenant.id),
+        entries=mappings.entries(connector_services().db, tenant.id),
         kinds=mappings.MAPPING_KINDS,
         form=form,
         back_to=back_to,
@@ -275,7 +271,7 @@ def _back_to() -> int | None:
 @bp.post("/tenants/<name>/mappings")
 def mapping_save(name: str) -> Any:
     """Add or change one mapping (origin `manual`), audit who did it, then back to the record or the table."""
-    svc = _svc()
+    svc = connector_services()
     tenant = _tenant_or_404(name)
     form = {key: request.form.get(key, "").strip() for key in ("kind", "source", "target")}
     back_to = _back_to()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 
 from connector import jsonutil
@@ -15,13 +15,10 @@ from connector.errors import ConfigurationError, SignatureError, StorageUnavaila
 from connector.store import inbox
 from connector.store.tenants import find_tenant
 from connector.sync.services import Services
+from webhook_receiver.context import connector_services, enqueue
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
-
-
-def _svc() -> Services:
-    return current_app.extensions["connector"]  # type: ignore[no-any-return]
 
 
 def _answer(code: int, **body: Any) -> Any:
@@ -31,7 +28,7 @@ def _answer(code: int, **body: Any) -> Any:
 @bp.post("/webhooks/basware/<tenant_name>")
 def receive(tenant_name: str) -> Any:
     """Accept one Basware notification (202), a duplicate (200) or refuse it with a reason."""
-    svc = _svc()
+    svc = connector_services()
     body = request.get_data(cache=True)  # the raw bytes: the signature is over exactly these
     try:
         tenant = find_tenant(svc.db, tenant_name)
@@ -71,18 +68,18 @@ def receive(tenant_name: str) -> Any:
         return _answer(200, status="duplicate", record_id=accepted.record_id)
     if accepted.record_id is None:
         return _answer(202, status="recorded", detail=f"task type {notification.task_type} is not processed")
-    _publish(svc, accepted)
+    _publish(svc, accepted.inbox_id, accepted.record_id)
     return _answer(202, status="accepted", record_id=accepted.record_id)
 
 
-def _publish(svc: Services, accepted: inbox.Accepted) -> None:
+def _publish(svc: Services, inbox_id: int, record_id: int) -> None:
     # The event is committed already: if the broker is down, the republish sweeper sends it later.
     try:
-        current_app.extensions["connector.enqueue"](accepted.record_id)
-        inbox.mark_enqueued(svc.db, accepted.inbox_id)
+        enqueue(record_id)
+        inbox.mark_enqueued(svc.db, inbox_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the event for the sweeper
         log.error(
             "record=%s step=enqueue broker unavailable, left for the sweeper: %s",
-            accepted.record_id,
+            record_id,
             type(exc).__name__,
         )

@@ -159,7 +159,8 @@ def load_vendor(data: dict[str, Any]) -> Vendor:
     """A `Vendor` from a VendorEntity: VAT id, default address, first e-mail, first IBAN and its BIC."""
     label = data.get("vendorCode") if isinstance(data, dict) else None
     loaded = _load(VendorSchema(), data, f"Basware vendor {label or '(no vendorCode)'}")
-    address = next((a for a in loaded["addresses"] if a["default"]), None) or next(iter(loaded["addresses"]), {})
+    addresses: list[dict[str, Any]] = loaded["addresses"]
+    address: dict[str, Any] = next((a for a in addresses if a["default"]), next(iter(addresses), {}))
     iban, bic = _bank_account(loaded["payment_means"])
     return Vendor(
         code=loaded["code"],

@@ -159,7 +159,7 @@ def make_vendor(
         ]
     if iban:
         institution = {"id": bic, "schemeId": "BIC"} if bic else None
-        account = {"financialAccountIdentifiers": [{"schemeId": "IBAN", "id": iban, "default": True}]}
+        account: dict[str, Any] = {"financialAccountIdentifiers": [{"schemeId": "IBAN", "id": iban, "default": True}]}
         if institution:
             account["financialInstitution"] = institution
         vendor["paymentMeans"] = [{"paymentMeansCode": "58", "default": True, "financialAccounts": [account]}]

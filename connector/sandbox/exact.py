@@ -194,7 +194,7 @@ class FilterParser:
 
 
 def _function(name: str, args: list[Getter]) -> Getter:
-    unary = {"trim": str.strip, "tolower": str.lower, "toupper": str.upper}
+    unary: dict[str, Callable[[str], str]] = {"trim": str.strip, "tolower": str.lower, "toupper": str.upper}
     if name in unary and len(args) == 1:
         fn, arg = unary[name], args[0]
         return lambda row: fn(arg(row)) if isinstance(arg(row), str) else arg(row)
@@ -627,7 +627,7 @@ class ExactSandbox:
         if "state" in args:
             query["state"] = args["state"]
         separator = "&" if "?" in client.redirect_uri else "?"
-        return redirect(client.redirect_uri + separator + urlencode(query), 302)
+        return redirect(client.redirect_uri + separator + urlencode(query), 302)  # type: ignore[return-value]
 
     def _token(self) -> Response:
         form = request.form
@@ -1221,7 +1221,7 @@ def _check_line(division: Division, line: dict, number: int, entry_date: datetim
     amount = _amount(line, "AmountFC", problems, mandatory=True)
     percentage = vat_code["Percentage"] if vat_code else Decimal("0")
     vat = _amount(line, "VATAmountFC", problems, mandatory=False)
-    if vat is None:  # Exact computes the VAT when it is not given
+    if vat is None and amount is not None:  # Exact computes the VAT when it is not given
         vat = (amount * percentage).quantize(_CENT, ROUND_HALF_UP)
     return {
         "ID": str(uuid.uuid4()),

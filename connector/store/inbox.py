@@ -50,7 +50,7 @@ def record_notification(
                         received_at=time.time(),
                         record_id=record_id,
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key[0]  # type: ignore[index]
         except sa.exc.IntegrityError:  # the same delivery, concurrently, in another request
             found = conn.execute(
                 sa.select(inbox.c.id, inbox.c.record_id).where(

@@ -73,7 +73,7 @@ def upsert_pending(conn: Connection, tenant_id: int, kind: str, basware_id: str)
                     updated_at=now,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
     except sa.exc.IntegrityError:  # another receiver or the poller inserted it a moment ago
         return int(conn.execute(query).scalar_one())
 

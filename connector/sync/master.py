@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from connector.errors import ConnectorError
@@ -94,7 +95,7 @@ def load_master(
     tables: dict[str, dict[str, dict[str, Any]]] = {}
     for kind, fetcher in FETCHERS.items():
         age = min(max_age, MISS_REFRESH_AGE) if kind in recheck else max_age
-        fetched_at, data = rows(db, tenant_id, client, kind, lambda f=fetcher: f(client), max_age=age)
+        fetched_at, data = rows(db, tenant_id, client, kind, partial(fetcher, client), max_age=age)
         oldest = min(oldest, fetched_at)
         tables[kind] = {str(row.get("Code") or "").strip(): _normalise(row) for row in data}
     return oldest, MasterData(division=client.division, **tables)
@@ -126,7 +127,7 @@ def refresh(db: Database, tenant_id: int, client: ExactClient) -> dict[str, int]
     """Fetch every kind again now (beat); returns how many rows each kind has."""
     counts = {}
     for kind, fetcher in FETCHERS.items():
-        _at, data = rows(db, tenant_id, client, kind, lambda f=fetcher: f(client), max_age=0)
+        _at, data = rows(db, tenant_id, client, kind, partial(fetcher, client), max_age=0)
         counts[kind] = len(data)
     master.forget(db, tenant_id, SUPPLIERS)
     return counts
@@ -152,7 +153,8 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
     end = out.get("EndDate")
     if isinstance(end, str) and end.startswith("/Date("):
-        out["EndDate"] = parse_date(end).date()
+        parsed = parse_date(end)
+        out["EndDate"] = parsed.date() if parsed is not None else None
     elif isinstance(end, datetime):
         out["EndDate"] = end.date()
     elif not isinstance(end, date):

@@ -24,7 +24,7 @@ from connector.mapping.dimensions import MasterData
 from connector.store import audit, mappings, records
 from connector.store.records import Record
 from connector.store.tenants import Tenant
-from connector.sync.master import MISS_REFRESH_AGE, load_master
+from connector.sync.master import MAX_AGE, MISS_REFRESH_AGE, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
 from connector.sync.writing import pending, write_once, write_step
@@ -128,8 +128,7 @@ def _check(
     *,
     max_age: float | None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    kwargs = {} if max_age is None else {"max_age": max_age}
-    _age, master = load_master(svc.db, tenant.id, exact, **kwargs)
+    _age, master = load_master(svc.db, tenant.id, exact, max_age=MAX_AGE if max_age is None else max_age)
     lines, problems = plan_lines(order, items, master, table, tenant.default_item)
     problems = amount_problems(order) + dimensions.currency_problems(order.currency) + problems
     return lines, problems
@@ -137,7 +136,7 @@ def _check(
 
 def _items(exact: ExactClient, order: PurchaseOrder, table: Mapping, default_item: str | None) -> dict[str, Any]:
     """The Exact items the order's lines can map to, by code: one filtered call per order."""
-    wanted = {item_code(line, table, default_item)[0] for line in order.lines} - {None}
+    wanted = {code for line in order.lines if (code := item_code(line, table, default_item)[0]) is not None}
     return {str(item["Code"]).strip(): item for item in exact.find_items(wanted)} if wanted else {}
 
 

@@ -85,12 +85,13 @@ def _match(exact: ExactClient, invoice: Invoice, vendor: BaswareVendor) -> dict[
     by_code = exact.find_supplier_by_code(code) if len(code.strip()) <= odata.ACCOUNT_CODE_WIDTH else None
     if by_code is not None:
         return _chosen(by_code, "code")
-    vat = invoice.supplier_vat_number or (vendor.get().vat_number if vendor.get() else None)
+    basware = vendor.get()
+    vat = invoice.supplier_vat_number or (basware.vat_number if basware is not None else None)
     if vat and rules.normalise_vat(vat):
         found = rules.by_vat(_suppliers(exact, _vat_condition(vat)), vat)
         if found:
             return _one(found, "vat", code)
-    name = " ".join((invoice.supplier_name or (vendor.get().name if vendor.get() else "") or "").split())
+    name = " ".join((invoice.supplier_name or (basware.name if basware is not None else "") or "").split())
     if not name:
         return None
     found = rules.by_name(_suppliers(exact, f"trim(Name) eq {odata.string(name)}"), name)
