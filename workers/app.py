@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
+
+from connector.logcontext import install
 
 app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
 app.config_from_object("celeryconfig")
@@ -17,3 +19,10 @@ def _check_settings(**_kwargs: Any) -> None:
     from connector.sync.services import services
 
     services()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _name_every_line(logger: Any, **_kwargs: Any) -> None:
+    """Worker log lines say which tenant, record and step they are about."""
+    install(logger)

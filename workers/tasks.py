@@ -17,7 +17,8 @@ from connector.errors import (
     RetriableAPIError,
     StorageUnavailable,
 )
-from connector.store import inbox
+from connector.logcontext import log_context
+from connector.store import inbox, records
 from connector.store.locks import held_or_skip
 from connector.sync import invoices, outcomes
 from connector.sync.services import Services, services
@@ -38,7 +39,8 @@ def run_step(
     """
     svc = services()
     try:
-        func(svc, record_id)
+        with log_context(tenant=_tenant_of(svc, record_id), record=record_id, step=step):
+            func(svc, record_id)
     except RateLimited as exc:
         # Waiting for the window is not a failure: it does not use up the retries.
         raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
@@ -65,6 +67,13 @@ def run_step(
             raise Ignore() from exc
         raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
     return record_id
+
+
+def _tenant_of(svc: Services, record_id: int) -> int | str:
+    try:
+        return records.get(svc.db, record_id).tenant_id
+    except LookupError:
+        return "?"
 
 
 @app.task(bind=True, name="connector.fetch_from_basware")
