@@ -13,6 +13,7 @@ from typing import Any
 
 from connector.domain import CodingRow, Invoice
 from connector.mapping import money
+from connector.mapping.problems import problem
 
 PURCHASE_JOURNAL_TYPE = 22
 MANDATORY = 1  # GLAccount.UseCostcenter / UseCostunit: 0 optional, 1 mandatory, 2 no
@@ -67,7 +68,7 @@ def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list
     found = master.journals.get(code)
     if found is None:
         return [
-            _problem(
+            problem(
                 None,
                 "journal",
                 journal,
@@ -78,7 +79,7 @@ def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list
         ]
     if int(found.get("Type") or 0) != PURCHASE_JOURNAL_TYPE:
         return [
-            _problem(
+            problem(
                 None,
                 "journal",
                 journal,
@@ -95,7 +96,7 @@ def currency_problems(currency: str) -> list[dict[str, Any]]:
     if currency in ISO_CURRENCIES:
         return []
     close = difflib.get_close_matches(currency.upper(), sorted(ISO_CURRENCIES), n=3, cutoff=0.6)
-    return [_problem(None, "currency", currency, None, f"{currency!r} is not an ISO 4217 currency code", close)]
+    return [problem(None, "currency", currency, None, f"{currency!r} is not an ISO 4217 currency code", close)]
 
 
 def _plan_row(
@@ -125,31 +126,32 @@ def _plan_row(
 
 def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
     if not row.account_code:
-        problems.append(_problem(row.row_index, "gl_account", None, None, "the coding row has no GL account", []))
+        problems.append(problem(row.row_index, "gl_account", None, None, "the coding row has no GL account", []))
         return None
     code = mapping.get(("gl_account", row.account_code), row.account_code)
     found = master.gl_accounts.get(code)
+    usable = {c: account for c, account in master.gl_accounts.items() if not account.get("IsBlocked")}
     if found is None:
         problems.append(
-            _problem(
+            problem(
                 row.row_index,
                 "gl_account",
                 row.account_code,
                 code,
                 f"GL account {code} does not exist in Exact division {master.division}",
-                _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")}),
+                _close(code, usable),
             )
         )
         return None
     if found.get("IsBlocked"):
         problems.append(
-            _problem(
+            problem(
                 row.row_index,
                 "gl_account",
                 row.account_code,
                 code,
                 f"GL account {code} is blocked in Exact",
-                _close(code, {c: a for c, a in master.gl_accounts.items() if not a.get("IsBlocked")}),
+                _close(code, usable),
             )
         )
         return None
@@ -173,12 +175,12 @@ def _dimension(
     usable = {c: d for c, d in table.items() if not _has_ended(d, entry_date)}
     if found is None:
         text = f"{label} {code} does not exist in Exact division {master.division}"
-        problems.append(_problem(row.row_index, kind, source, code, text, _close(code, usable)))
+        problems.append(problem(row.row_index, kind, source, code, text, _close(code, usable)))
         return None
     if _has_ended(found, entry_date):
         ended = found["EndDate"].isoformat()
         text = f"{label} {code} ended on {ended}, before the invoice date {entry_date.isoformat()}"
-        problems.append(_problem(row.row_index, kind, source, code, text, _close(code, usable)))
+        problems.append(problem(row.row_index, kind, source, code, text, _close(code, usable)))
         return None
     return code
 
@@ -196,14 +198,14 @@ def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[dict
     ):
         if not value and int(gl.get(flag) or 0) == MANDATORY:
             text = f"GL account {str(gl.get('Code') or '').strip()} requires a {label}, the coding row has none"
-            problems.append(_problem(row.row_index, kind, None, None, text, []))
+            problems.append(problem(row.row_index, kind, None, None, text, []))
 
 
 def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
     source = row.tax_code or (percent_key(row.tax_percent) if row.tax_percent is not None else None)
     if source is None:
         problems.append(
-            _problem(
+            problem(
                 row.row_index,
                 "vat_code",
                 None,
@@ -216,7 +218,7 @@ def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: li
     code = mapping.get(("vat_code", source))
     if code is None:
         problems.append(
-            _problem(
+            problem(
                 row.row_index,
                 "vat_code",
                 source,
@@ -230,7 +232,7 @@ def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: li
     if found is None or found.get("IsBlocked"):
         state = "does not exist" if found is None else "is blocked"
         problems.append(
-            _problem(
+            problem(
                 row.row_index,
                 "vat_code",
                 source,
@@ -244,7 +246,7 @@ def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: li
         exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
         if exact_percent.normalize() != row.tax_percent.normalize():
             problems.append(
-                _problem(
+                problem(
                     row.row_index,
                     "vat_code",
                     source,
@@ -271,16 +273,3 @@ def _vat_suggestions(percent: Decimal | None, master: MasterData) -> list[str]:
 
 def _close(code: str, table: dict[str, Any]) -> list[str]:
     return difflib.get_close_matches(code, list(table), n=3, cutoff=0.5)
-
-
-def _problem(
-    row: int | None, kind: str, basware: str | None, mapped: str | None, text: str, suggestions: list[str]
-) -> dict[str, Any]:
-    return {
-        "row": row,
-        "field": kind,
-        "basware_code": basware,
-        "mapped_code": mapped,
-        "problem": text,
-        "suggestions": suggestions,
-    }

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.domain import CENT, CodingRow, Invoice
+from connector.mapping.problems import problem
 
 ZERO = Decimal("0")
 
@@ -79,4 +80,4 @@ def _row_problems(row: CodingRow) -> list[dict[str, Any]]:
 
 
 def _problem(row: int | None, text: str) -> dict[str, Any]:
-    return {"row": row, "field": "amounts", "problem": text, "suggestions": []}
+    return problem(row, "amounts", None, None, text)

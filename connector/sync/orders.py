@@ -21,6 +21,7 @@ from connector.errors import RecordBlocked
 from connector.exact.client import ExactClient
 from connector.mapping import dimensions
 from connector.mapping.dimensions import MasterData
+from connector.mapping.problems import problem
 from connector.store import audit, mappings, records
 from connector.store.records import Record
 from connector.store.tenants import Tenant
@@ -216,17 +217,15 @@ def _item(
             if line.is_free_text or not line.product_codes
             else f"no Exact item for {source}; add an item mapping"
         )
-        problems.append(_problem(line.line_number, "item", source, None, text))
+        problems.append(problem(line.line_number, "item", source, None, text))
         return None
     found = items.get(code)
     if found is None:
         text = f"item {code} (from {how}) does not exist in Exact division {division}"
-        problems.append(_problem(line.line_number, "item", source, code, text))
+        problems.append(problem(line.line_number, "item", source, code, text))
         return None
     if not found.get("IsPurchaseItem"):
-        problems.append(
-            _problem(line.line_number, "item", source, code, f"item {code} is not a purchase item in Exact")
-        )
+        problems.append(problem(line.line_number, "item", source, code, f"item {code} is not a purchase item in Exact"))
         return None
     return found
 
@@ -247,7 +246,7 @@ def _dimension(
     if len(sources) > 1:  # an Exact order line carries one cost center, so a split cannot be kept
         names = ", ".join(sorted(str(s) for s in sources))
         text = f"the line is split over {label}s {names}; an Exact purchase order line carries only one"
-        problems.append(_problem(line.line_number, kind, names, None, text))
+        problems.append(problem(line.line_number, kind, names, None, text))
         return None
     source = str(next(iter(sources)))
     code = table.get((kind, source), source)
@@ -255,7 +254,7 @@ def _dimension(
     if found is None:
         text = f"{label} {code} does not exist in Exact division {division}"
         problems.append(
-            _problem(
+            problem(
                 line.line_number,
                 kind,
                 source,
@@ -268,7 +267,7 @@ def _dimension(
     ended, on = found.get("EndDate"), order.order_date or date.today()
     if isinstance(ended, date) and ended <= on:
         text = f"{label} {code} ended on {ended.isoformat()}, before the order date {on.isoformat()}"
-        problems.append(_problem(line.line_number, kind, source, code, text))
+        problems.append(problem(line.line_number, kind, source, code, text))
         return None
     return code
 
@@ -282,25 +281,12 @@ def amount_problems(order: PurchaseOrder) -> list[dict[str, Any]]:
                 f"{line.quantity} x {line.unit_price} = {line_total(line)}, but Basware's net sum for the "
                 f"line is {line.net_sum}"
             )
-            problems.append(_problem(line.line_number, "amounts", None, None, text))
+            problems.append(problem(line.line_number, "amounts", None, None, text))
     total = sum((line.net_sum if line.net_sum is not None else line_total(line) for line in order.lines), Decimal(0))
     if order.net_sum is not None and total != order.net_sum:
         text = f"the lines add up to {total}, but the order's net sum is {order.net_sum}"
-        problems.append(_problem(None, "amounts", None, None, text))
+        problems.append(problem(None, "amounts", None, None, text))
     return problems
-
-
-def _problem(
-    row: int | None, kind: str, basware: str | None, mapped: str | None, text: str, suggestions: list[str] | None = None
-) -> dict[str, Any]:
-    return {
-        "row": row,
-        "field": kind,
-        "basware_code": basware,
-        "mapped_code": mapped,
-        "problem": text,
-        "suggestions": suggestions or [],
-    }
 
 
 def _problem_text(problem: dict[str, Any]) -> str:

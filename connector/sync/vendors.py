@@ -16,6 +16,7 @@ from connector.errors import FatalAPIError, RecordBlocked
 from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import vendors as rules
+from connector.mapping.problems import problem
 from connector.store import mappings
 from connector.store.locks import lease
 from connector.store.mappings import MappingEntry
@@ -178,11 +179,4 @@ def add_bank_account(exact: ExactClient, account_id: str, vendor: Vendor) -> str
 
 def vendor_problem(code: str, mapped: str | None, text: str, suggestions: list[str] | None = None) -> dict[str, Any]:
     """A vendor problem in the per-line form every blocked record uses."""
-    return {
-        "row": None,
-        "field": "vendor",
-        "basware_code": code,
-        "mapped_code": mapped,
-        "problem": text,
-        "suggestions": suggestions or [],
-    }
+    return problem(None, "vendor", code, mapped, text, suggestions)
