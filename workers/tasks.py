@@ -20,7 +20,7 @@ from connector.errors import (
 from connector.logcontext import log_context
 from connector.store import inbox, records
 from connector.store.locks import held_or_skip
-from connector.sync import invoices, outcomes
+from connector.sync import invoices, outcomes, stalled
 from connector.sync.services import Services, services
 from workers.app import app
 from workers.retry import MAX_RETRIES, backoff, rate_limit_delay
@@ -137,3 +137,11 @@ def republish_inbox() -> int:
             inbox.mark_enqueued(svc.db, inbox_id)
             published += 1
     return published
+
+
+@app.task(name="connector.resume_stalled_records")
+def resume_stalled_records() -> int:
+    """Put records whose chain was lost back on the broker."""
+    svc = services()
+    with held_or_skip(svc.db, "beat:resume_stalled_records", ttl=600) as mine:
+        return len(stalled.resume_stalled(svc, start_chain)) if mine else 0

@@ -155,6 +155,19 @@ def unlock(db: Database, record_id: int, owner: str) -> None:
         )
 
 
+def stalled(db: Database, *, older_than: float, now: float | None = None) -> list[int]:
+    """Pending records nobody has touched for `older_than` seconds and nobody holds: their chain may be lost."""
+    now = time.time() if now is None else now
+    query = (
+        sa.select(records.c.id)
+        .where(records.c.status == "pending", records.c.updated_at < now - older_than)
+        .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now))
+        .order_by(records.c.id)
+    )
+    with db.begin() as conn:
+        return [int(row.id) for row in conn.execute(query)]
+
+
 def count_by_status(db: Database, tenant_id: int | None = None) -> dict[str, int]:
     """How many records are in each status."""
     query = sa.select(records.c.status, sa.func.count()).group_by(records.c.status)

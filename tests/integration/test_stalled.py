@@ -1,0 +1,66 @@
+"""A pending record whose chain was lost is started again by the sweep, once a period, and then written."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connector.sandbox.basware import make_invoice
+from connector.store import audit, records
+from connector.store.db import records as records_table
+from connector.sync.services import Services
+from connector.sync.stalled import STALL_AFTER, resume_stalled
+from tests.integration.conftest import settled, wait_for
+from tests.support import Sandboxes, add_tenant
+from workers.tasks import start_chain
+
+pytestmark = pytest.mark.integration
+
+
+def _pending_record(svc: Services, sandboxes: Sandboxes, tenant_id: int, *, age: float) -> int:
+    invoice_id = sandboxes.basware.add_invoice(
+        make_invoice(
+            f"INV-{uuid.uuid4().hex[:8]}",
+            "1001",
+            "Acme Supplies BV",
+            [
+                {
+                    "account_code": "4000",
+                    "cost_center_code": "CC100",
+                    "tax_code": "VAT21",
+                    "tax_percent": 21,
+                    "net": Decimal("40.00"),
+                    "tax": Decimal("8.40"),
+                }
+            ],
+        )
+    )
+    with svc.db.begin() as conn:  # recorded, but its chain never reached a worker
+        record_id = records.upsert_pending(conn, tenant_id, "invoice", invoice_id)
+        conn.execute(records_table.update().where(records_table.c.id == record_id).values(updated_at=time.time() - age))
+    return record_id
+
+
+def test_a_record_stalled_for_an_hour_is_started_again_and_written(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes)
+    stalled = _pending_record(pg_services, sandboxes, tenant.id, age=STALL_AFTER + 60)
+    recent = _pending_record(pg_services, sandboxes, tenant.id, age=60)
+    enqueued: list[int] = []
+
+    def enqueue(record_id: int) -> None:
+        enqueued.append(record_id)
+        start_chain(record_id)
+
+    assert stalled in resume_stalled(pg_services, enqueue)
+    assert recent not in enqueued
+    assert stalled not in resume_stalled(pg_services, enqueue)  # touched: not again before another period
+    wait_for(lambda: settled(pg_services, stalled), what="the stalled record to be written")
+    assert records.get(pg_services.db, stalled).status == "written"
+    assert records.get(pg_services.db, recent).status == "pending"
+    assert "resumed" in [a["event"] for a in audit.entries(pg_services.db, record_id=stalled)]
