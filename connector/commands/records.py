@@ -101,6 +101,23 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def records_resolve(args: argparse.Namespace) -> int:
+    """Accept a later version that Exact would not take as corrected there by hand, and tell Basware."""
+    from connector.sync import outcomes
+    from workers.tasks import start_chain
+
+    svc = cli.services()
+    if not outcomes.accept_correction(svc, args.id, args.note):
+        record = records.get(svc.db, args.id)
+        raise ConfigurationError(
+            f"record {args.id} is {record.status}: only a record blocked on a later version of a posted "
+            "document can be resolved; use replay for the others"
+        )
+    start_chain(args.id)  # the report step tells Basware the version is booked
+    print(f"record {args.id} marked as corrected in Exact; Basware will be told")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add this area's sub-commands to the `ml-connector` parser."""
     rec = sub.add_parser("records", help="records and their status").add_subparsers(metavar="ACTION")
@@ -113,6 +130,10 @@ def register(sub: Any) -> None:
     one.add_argument("id", type=int)
     one.add_argument("--json", action="store_true")
     one.set_defaults(handler=records_show)
+    resolve = rec.add_parser("resolve", help="a later version was corrected in Exact by hand: mark it written")
+    resolve.add_argument("id", type=int)
+    resolve.add_argument("--note", default="", help="what was done in Exact, for the audit trail")
+    resolve.set_defaults(handler=records_resolve)
 
     replay_cmd = sub.add_parser("replay", help="re-run blocked or failed records from the first unfinished step")
     replay_cmd.add_argument("id", type=int, nargs="?")

@@ -64,3 +64,24 @@ def resume(svc: Services, record_id: int) -> bool:
         f"replayed from {record.status}; resumes after step {record.step or 'none'}",
     )
     return True
+
+
+def accept_correction(svc: Services, record_id: int, note: str) -> bool:
+    """A person corrected Exact by hand after a later version was blocked: that version counts as written.
+
+    Only for a record blocked on a later version (its Exact entry exists); True when it changed.
+    """
+    record = records.get(svc.db, record_id)
+    if record.status != "blocked" or not record.exact_id:
+        return False
+    records.update(
+        svc.db, record_id, status="written", written_document=record.document, reason=None, problems=None, reported=None
+    )
+    audit.of_record(
+        svc.db,
+        record,
+        "resolve",
+        "corrected_by_hand",
+        f"marked as corrected in Exact by hand: {note}" if note else "marked as corrected in Exact by hand",
+    )
+    return True

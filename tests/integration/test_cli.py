@@ -147,3 +147,22 @@ def test_the_demo_writes_the_clean_invoices_and_blocks_the_two_bad_ones(tmp_path
     assert "4 purchase entries written, 2 blocked" in result.stdout
     assert "GL account 4999 does not exist" in result.stdout
     assert "vendor 2001 (Umbrella Facilities) not found" in result.stdout
+
+
+def test_resolve_refuses_a_record_that_was_not_blocked_on_a_later_version(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("epsilon", sandboxes) == 0
+    svc = services()
+    accepted = inbox.record_notification(
+        svc.db,
+        tenant_id=svc.tenant("epsilon").id,
+        task_id="t-9",
+        task_type="AccountingDocuments",
+        document_id="doc-9",
+        body="{}",
+    )
+
+    assert main(["records", "resolve", str(accepted.record_id), "--note", "fixed"]) == 1
+
+    assert "only a record blocked on a later version" in capsys.readouterr().err

@@ -125,6 +125,14 @@ def test_a_change_after_exact_processed_the_entry_blocks_with_the_changes(
     start_chain(written["record_id"])
     wait_for(lambda: _events(pg_services, written["record_id"]).count("blocked") == 2, what="the second block")
     assert records.get(pg_services.db, written["record_id"]).status == "blocked"
+    # The bookkeeper corrects the entry in Exact and says so: the record is written and Basware is told.
+    assert outcomes.accept_correction(pg_services, written["record_id"], "credit note 2026-118 booked")
+    start_chain(written["record_id"])
+    wait_for(lambda: settled(pg_services, written["record_id"]), what="the resolution to be reported")
+    assert records.get(pg_services.db, written["record_id"]).status == "written"
+    responses = sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]
+    assert [r["success"] for r in responses][-1] is True
+    assert "corrected_by_hand" in _events(pg_services, written["record_id"])
 
 
 def test_a_blocked_invoice_corrected_in_basware_is_processed_again(
