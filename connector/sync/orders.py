@@ -25,6 +25,7 @@ from connector.mapping.problems import problem
 from connector.store import audit, mappings, records
 from connector.store.records import Record
 from connector.store.tenants import Tenant
+from connector.sync import updates
 from connector.sync.master import MAX_AGE, MISS_REFRESH_AGE, load_master
 from connector.sync.services import Services
 from connector.sync.vendors import resolve_supplier
@@ -42,6 +43,9 @@ def parse(record: Record, tenant: Tenant) -> PurchaseOrder:
 
 def fetch(svc: Services, record_id: int) -> None:
     """Fetch the exported purchase order from Basware and keep it on the record."""
+    if records.get(svc.db, record_id).status in ("written", "blocked"):
+        updates.check_update(svc, record_id)  # exported again: the same version, or a changed one
+        return
     record = pending(svc, record_id, "fetched")
     if record is None:
         return
@@ -338,7 +342,7 @@ def _write_locked(svc: Services, record: Record) -> None:
     order_id = str(written["PurchaseOrderID"])
     records.update(
         svc.db, record.id, status="written", step="written", exact_id=order_id, exact_number=number, reason=None,
-        problems=None,
+        problems=None, written_document=record.document,
     )  # fmt: skip
     message = (
         f"purchase order {number} {how} in Exact division {exact.division} for Basware order "

@@ -76,9 +76,10 @@ def poll_tenant(svc: Services, tenant: Tenant, enqueue: Enqueue) -> PollResult:
     result = PollResult(tenant.name)
     for kind, basware_id in waiting_documents(svc.basware(tenant)):
         result.waiting += 1
-        record_id = _new_record(svc.db, tenant.id, kind, basware_id)
-        if record_id is None:
+        found = _new_record(svc.db, tenant.id, kind, basware_id)
+        if found is None:
             continue
+        record_id, again = found
         enqueue(record_id)  # after the commit, so the chain always finds its record
         result.new.append(record_id)
         audit.record(
@@ -86,9 +87,13 @@ def poll_tenant(svc: Services, tenant: Tenant, enqueue: Enqueue) -> PollResult:
             tenant_id=tenant.id,
             record_id=record_id,
             step="poll",
-            event="found_by_poll",
-            message=f"{kind.replace('_', ' ')} {basware_id} is waiting in Basware and no notification brought "
-            "it; picked up by polling",
+            event="offered_again" if again else "found_by_poll",
+            message=f"{kind.replace('_', ' ')} {basware_id} is waiting in Basware "
+            + (
+                "again after it was handled; checking for changes"
+                if again
+                else "and no notification brought it; picked up by polling"
+            ),
         )
     if result.new:
         log.info("tenant=%s step=poll %d waiting, %d new", tenant.name, result.waiting, len(result.new))
@@ -103,15 +108,19 @@ def waiting_documents(basware: BaswareClient) -> Iterator[tuple[str, str]]:
         yield "purchase_order", str(order["externalCode"])
 
 
-def _new_record(db: Database, tenant_id: int, kind: str, basware_id: str) -> int | None:
-    """A pending record created now for the document, or None when it has one already."""
+def _new_record(db: Database, tenant_id: int, kind: str, basware_id: str) -> tuple[int, bool] | None:
+    """A pending record created now for the document; a finished one that Basware offers again (a retransfer or
+    re-export: its update check decides what to do); or None when the record is still being worked on."""
     with db.begin() as conn:
         exists = conn.execute(
-            sa.select(records_table.c.id).where(
+            sa.select(records_table.c.id, records_table.c.status, records_table.c.reported).where(
                 records_table.c.tenant_id == tenant_id,
                 records_table.c.kind == kind,
                 records_table.c.basware_id == basware_id,
             )
         ).first()
+        if exists is not None:
+            finished = exists.status == "written" and exists.reported in ("success", "acknowledged")
+            return (int(exists.id), True) if finished else None
         # upsert_pending still settles a race with the receiver: the unique key leaves one record.
-        return None if exists is not None else upsert_pending(conn, tenant_id, kind, basware_id)
+        return upsert_pending(conn, tenant_id, kind, basware_id), False

@@ -1,8 +1,9 @@
-"""A new version of an invoice that was already handled: never a second Exact document.
+"""A new version of an invoice or purchase order that was already handled: never a second Exact document.
 
 Unchanged: nothing happens. Blocked before and changed now: the record starts again with the new version.
 Written and changed: the open Exact entry is updated in place (re-validated first); an entry Exact no longer
-lets us change blocks the record with the list of changes, for a person to correct in Exact. The audit keeps
+lets us change blocks the record with the list of changes, for a person to correct in Exact (always so for a
+purchase order: Exact takes no changes to one through its API as far as our sources go). The audit keeps
 both versions. The chain's report step then tells Basware the outcome of the new version.
 """
 
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.basware.orders import load_purchase_order
 from connector.basware.schemas import load_invoice
-from connector.domain import CodingRow, Invoice
+from connector.domain import Invoice
+from connector.domain_orders import PurchaseOrder
 from connector.errors import FatalAPIError
 from connector.exact.odata import guid
 from connector.store import audit, mappings, records
@@ -21,39 +24,74 @@ from connector.sync.services import Services
 OPEN = 20  # Exact PurchaseEntry Status: 20 open, 50 processed
 HEADER = ("supplier_code", "currency", "invoice_date", "due_date", "net_sum", "tax_sum", "gross_sum", "description")
 LINE = ("account_code", "cost_center_code", "cost_unit_code", "tax_code", "tax_percent", "net", "tax", "gross")
+ORDER_HEADER = ("supplier_code", "currency", "order_date", "desired_delivery_date", "net_sum", "gross_sum")
+ORDER_LINE = (
+    "quantity",
+    "unit_price",
+    "net_sum",
+    "description",
+    "buyer_product_code",
+    "supplier_product_code",
+    "category_code",
+    "coding",
+)
+NO_ORDER_CHANGES = (
+    "Exact's purchase orders take no changes through its API (our sources list GET, POST and "
+    "DELETE only), so correct it in Exact by hand"
+)
 
 
 def changes(old: Invoice, new: Invoice) -> list[str]:
     """What differs between two versions of an invoice, in words; empty when nothing that is posted changed."""
+    return _compare(old, new, HEADER, {r.row_index: r for r in old.rows}, {r.row_index: r for r in new.rows}, LINE)
+
+
+def order_changes(old: PurchaseOrder, new: PurchaseOrder) -> list[str]:
+    """What differs between two versions of a purchase order, in words."""
+    return _compare(
+        old,
+        new,
+        ORDER_HEADER,
+        {ln.line_number: ln for ln in old.lines},
+        {ln.line_number: ln for ln in new.lines},
+        ORDER_LINE,
+    )
+
+
+def _compare(
+    old: Any,
+    new: Any,
+    header: tuple[str, ...],
+    before: dict[int, Any],
+    after: dict[int, Any],
+    line_fields: tuple[str, ...],
+) -> list[str]:
     found = [
         f"{name.replace('_', ' ')} {getattr(old, name)} -> {getattr(new, name)}"
-        for name in HEADER
+        for name in header
         if getattr(old, name) != getattr(new, name)
     ]
-    before = {row.row_index: row for row in old.rows}
-    after = {row.row_index: row for row in new.rows}
     for index in sorted(before.keys() | after.keys()):
         if index not in after:
             found.append(f"line {index} removed")
         elif index not in before:
             found.append(f"line {index} added")
         else:
-            found.extend(_line_changes(index, before[index], after[index]))
+            found.extend(
+                f"line {index} {name.replace('_', ' ')} {getattr(before[index], name)} -> {getattr(after[index], name)}"
+                for name in line_fields
+                if getattr(before[index], name) != getattr(after[index], name)
+            )
     return found
-
-
-def _line_changes(index: int, old: CodingRow, new: CodingRow) -> list[str]:
-    return [
-        f"line {index} {name.replace('_', ' ')} {getattr(old, name)} -> {getattr(new, name)}"
-        for name in LINE
-        if getattr(old, name) != getattr(new, name)
-    ]
 
 
 def check_update(svc: Services, record_id: int) -> None:
     """Compare Basware's current version with what was handled, and act on the difference."""
     record = records.get(svc.db, record_id)
-    if record.status not in ("written", "blocked") or record.kind != "invoice":
+    if record.status not in ("written", "blocked"):
+        return
+    if record.kind == "purchase_order":
+        _check_order(svc, record)
         return
     tenant = svc.tenant(record.tenant_id)
     document = svc.basware(tenant).get_accounting_document(record.basware_id)
@@ -76,6 +114,28 @@ def check_update(svc: Services, record_id: int) -> None:
         _restart(svc, record, document, diff)
     else:
         _update_entry(svc, record, document, old, new, diff)
+
+
+def _check_order(svc: Services, record: Record) -> None:
+    tenant = svc.tenant(record.tenant_id)
+    document = svc.basware(tenant).get_exported_purchase_order(record.basware_id)
+    baseline = record.written_document or record.document
+    new = load_purchase_order(document, tenant.cost_unit_field)
+    diff = order_changes(load_purchase_order(baseline, tenant.cost_unit_field), new) if baseline else ["first version"]
+    if not diff:
+        if record.status == "written":
+            records.update(svc.db, record.id, reported=None)  # exported again: acknowledge it again
+        audit.of_record(svc.db, record, "update", "unchanged", "delivered again without changes: nothing to change")
+    elif record.status == "blocked" and not record.exact_id:
+        _restart(svc, record, document, diff)
+    else:
+        _block(
+            svc,
+            record,
+            document,
+            diff,
+            f"changed in Basware after it was posted in Exact: {'; '.join(diff)}; " + NO_ORDER_CHANGES,
+        )
 
 
 def _restart(svc: Services, record: Record, document: dict[str, Any], diff: list[str]) -> None:

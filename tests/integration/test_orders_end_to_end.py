@@ -58,13 +58,13 @@ def _tenant(svc: Services, sandboxes: Sandboxes, *, default_item: str | None = D
     return svc.tenant(tenant.id)
 
 
-def _three_line_order(number: str) -> dict[str, Any]:
+def _three_line_order(number: str, *, paper: int = 10, external_code: str | None = None) -> dict[str, Any]:
     return make_purchase_order(
         number,
         "1001",
         "Acme Supplies BV",
         [
-            {"quantity": 10, "unit_price": Decimal("4.10"), "buyer_product_code": "PAPER-A4", "description": "Paper",
+            {"quantity": paper, "unit_price": Decimal("4.10"), "buyer_product_code": "PAPER-A4", "description": "Paper",
              "cost_center_code": "CC200", "project_code": "CU1", "tax_percent": 21},
             {"quantity": Decimal("2.5"), "unit_price": Decimal("61.00"), "supplier_product_code": "TX1",
              "description": "Toner", "cost_center_code": "CC300", "tax_percent": 21},
@@ -72,6 +72,7 @@ def _three_line_order(number: str) -> dict[str, Any]:
              "cost_center_code": "CC100", "tax_percent": 9},
         ],
         desired_delivery_date="2026-12-01",
+        external_code=external_code,
     )  # fmt: skip
 
 
@@ -205,3 +206,54 @@ def test_an_order_already_in_exact_from_an_interrupted_write_is_adopted_not_dupl
     assert records.get(pg_services.db, record_id).exact_id == order["PurchaseOrderID"]
     events = [row["event"] for row in audit.entries(pg_services.db, record_id=record_id)]
     assert "order_adopted" in events and "order_created" not in events
+
+
+def _written_order(svc: Services, sandboxes: Sandboxes, receiver: str) -> tuple[Tenant, str, str, int]:
+    tenant = _tenant(svc, sandboxes)
+    number = f"PO-{uuid.uuid4().hex[:8]}"
+    code = sandboxes.basware.purchase_orders.add(_three_line_order(number))
+    assert _notify(receiver, tenant, code) == 202
+    record = _record(svc, tenant)
+    wait_for(lambda: _exported(svc, record.id), what="the first version to be exported")
+    return tenant, number, code, record.id
+
+
+def test_an_order_exported_again_unchanged_is_only_acknowledged_again(
+    pg_services: Services, po_sandboxes: Sandboxes, worker: Any, order_receiver: str
+) -> None:
+    tenant, number, code, record_id = _written_order(pg_services, po_sandboxes, order_receiver)
+    po_sandboxes.basware.purchase_orders.add(_three_line_order(number, external_code=code))  # re-exported
+
+    assert _notify(order_receiver, tenant, code) == 202
+
+    wait_for(lambda: po_sandboxes.basware.purchase_orders.view(code)["acknowledged"] == 2, what="a new acknowledge")
+    assert len(_exact_orders(po_sandboxes, number)) == 1
+    assert "unchanged" in [a["event"] for a in audit.entries(pg_services.db, record_id=record_id)]
+
+
+def test_an_order_changed_after_it_reached_exact_is_blocked_with_the_changes_until_resolved(
+    pg_services: Services, po_sandboxes: Sandboxes, worker: Any, order_receiver: str
+) -> None:
+    tenant, number, code, record_id = _written_order(pg_services, po_sandboxes, order_receiver)
+    po_sandboxes.basware.purchase_orders.add(_three_line_order(number, paper=12, external_code=code))
+
+    assert _notify(order_receiver, tenant, code) == 202
+
+    wait_for(lambda: _blocked(pg_services, record_id), what="the changed order to be blocked")
+    blocked = records.get(pg_services.db, record_id)
+    assert blocked.reason is not None and "line 1 quantity 10 -> 12" in blocked.reason
+    assert "correct it in Exact by hand" in blocked.reason
+    [order] = _exact_orders(po_sandboxes, number)  # still one, as first written
+    assert order["PurchaseOrderLines"][0]["QuantityInPurchaseUnits"] == Decimal("10")
+    update = [a for a in audit.entries(pg_services.db, record_id=record_id) if a["step"] == "update"]
+    changes = update[-1]["detail"]["changes"]
+    assert {"line 1 quantity 10 -> 12", "net sum 343.45 -> 351.65"} <= set(changes)
+    assert update[-1]["detail"]["before"]["orderNumber"] == update[-1]["detail"]["after"]["orderNumber"] == number
+    assert po_sandboxes.basware.purchase_orders.view(code)["processingStatus"] == "WaitingForExport"
+
+    assert outcomes.accept_correction(pg_services, record_id, "quantity changed in Exact")
+    from workers.tasks import start_chain
+
+    start_chain(record_id)
+    wait_for(lambda: _exported(pg_services, record_id), what="the resolved order to be acknowledged")
+    assert po_sandboxes.basware.purchase_orders.view(code)["acknowledged"] == 2

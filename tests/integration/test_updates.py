@@ -151,3 +151,29 @@ def test_a_blocked_invoice_corrected_in_basware_is_processed_again(
     wait_for(lambda: records.get(pg_services.db, record_id).status == "written", what="the corrected version")
     assert "restarted" in _events(pg_services, record_id)
     assert len(_entries(sandboxes, number)) == 1
+
+
+def test_polling_finds_a_retransferred_invoice_and_updates_its_entry(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+) -> None:
+    from connector.sandbox.basware import BaswareSandbox
+    from connector.sandbox.server import ServerThread
+    from connector.sync import polling
+
+    with ServerThread((own := BaswareSandbox()).app) as server:  # only this test's invoices are waiting
+        mine = Sandboxes(sandboxes.exact, own, sandboxes.exact_url, server.url)
+        tenant = add_tenant(pg_services, mine)
+        number, invoice_id = f"INV-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+        own.add_invoice(_invoice(number, invoice_id, "70.00", "14.70"))
+        [record_id] = polling.poll_tenant(pg_services, tenant, start_chain).new
+        wait_for(lambda: settled(pg_services, record_id), what="the first version")
+
+        own.add_invoice(_invoice(number, invoice_id, "75.00", "15.75"))  # retransferred with a new amount
+        assert polling.poll_tenant(pg_services, tenant, start_chain).new == [record_id]
+
+        wait_for(lambda: "entry_updated" in _events(pg_services, record_id), what="the update")
+        wait_for(lambda: settled(pg_services, record_id), what="Basware to be told")
+        assert polling.poll_tenant(pg_services, tenant, start_chain).new == []  # transferred: nothing waits
+    [entry] = _entries(sandboxes, number)
+    assert entry["PurchaseEntryLines"][0]["AmountFC"] == Decimal("75.00")
+    assert "offered_again" in _events(pg_services, record_id)
