@@ -197,6 +197,7 @@ def record_detail(record_id: int) -> str:
         problems=[views.problem_row(p) for p in record.problems or []],
         trail=audit.entries(svc.db, record_id=record.id),
         replayable=views.is_replayable(record.status),
+        resolvable=record.status == "blocked" and bool(record.exact_id),
     )
 
 
@@ -227,12 +228,25 @@ def replay(record_id: int) -> Any:
     return redirect(url_for(".record_detail", record_id=record_id), 303)
 
 
+@bp.post("/records/<int:record_id>/resolve")
+def resolve(record_id: int) -> Any:
+    """A later version that Exact would not take was corrected there by hand: count it as written, tell Basware."""
+    svc = connector_services()
+    _record_or_404(record_id)
+    note = " ".join(request.form.get("note", "").split())[:300]
+    if not outcomes.accept_correction(svc, record_id, f"{note} (by {_user()} on the dashboard)".strip()):
+        flash(f"Record {record_id} is not waiting for a correction in Exact.", "error")
+        return redirect(url_for(".record_detail", record_id=record_id), 303)
+    _enqueue(svc, record_id)
+    return redirect(url_for(".record_detail", record_id=record_id), 303)
+
+
 def _enqueue(svc: Services, record_id: int) -> None:
     try:
         enqueue(record_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure: say so and keep the record replayable
         log.error("record=%s step=replay broker unavailable: %s", record_id, type(exc).__name__)
-        # Nothing sweeps pending records without a chain, so mark it failed: it can be replayed again later.
+        # Mark it failed so the page says so at once; it can be replayed again later.
         outcomes.fail(svc, record_id, "replay", "the job queue could not be reached; replay again later")
         flash("The job queue could not be reached, so nothing was sent. Try Replay again in a few minutes.", "error")
         return

@@ -342,3 +342,26 @@ def test_pages_are_not_cached_or_framed(url: str, browser: requests.Session) -> 
     assert response.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert "<script" not in response.text and "http" not in response.text.split("</head>")[0]
+
+
+def test_a_later_version_corrected_in_exact_can_be_marked_so_and_is_sent_on(
+    url: str, browser: requests.Session, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+) -> None:
+    plain = _blocked_record(pg_services, tenant)
+    record_id = _blocked_record(pg_services, tenant)
+    records.update(pg_services.db, record_id, exact_id=str(uuid.uuid4()), exact_number="26600042")  # in Exact
+
+    offered = _get(browser, f"{url}/admin/records/{record_id}").text
+    not_offered = _get(browser, f"{url}/admin/records/{plain}").text
+    page = browser.post(
+        f"{url}/admin/records/{record_id}/resolve",
+        data={"csrf_token": _csrf(offered), "note": "credit note <b>118</b>"},
+        timeout=10,
+    ).text
+
+    assert ">Corrected in Exact</button>" in offered and ">Corrected in Exact</button>" not in not_offered
+    assert records.get(pg_services.db, record_id).status == "written"
+    assert enqueued == [record_id] and "was sent again" in page
+    [entry] = [a for a in audit.entries(pg_services.db, record_id=record_id) if a["event"] == "corrected_by_hand"]
+    assert "credit note <b>118</b>" in entry["message"] and "on the dashboard" in entry["message"]
+    assert "credit note &lt;b&gt;118&lt;/b&gt;" in page  # shown in the trail, escaped
