@@ -10,6 +10,7 @@ import requests
 
 from connector import jsonutil
 from connector.basware.signature import sign
+from connector.exact.tokens import ExactTokens
 from connector.sandbox.basware import BaswareSandbox
 from connector.sandbox.exact import ExactSandbox
 from connector.store import mappings, tenants
@@ -21,6 +22,38 @@ WEBHOOK_SECRET = "test-webhook-secret-6c1f"
 EXACT_SECRET = "test-exact-client-secret-93ab"
 BASWARE_SECRET = "test-basware-client-secret-51de"
 VAT_MAPPINGS = [("vat_code", "VAT21", "1"), ("vat_code", "VAT9", "2"), ("vat_code", "VAT0", "0")]
+
+
+class FakeClock:
+    """A clock the test moves by hand, shared by the sandbox and the client so expiry needs no sleeping."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def tokens(n: int, issued_at: float = 1000.0, lifetime: float = 600) -> ExactTokens:
+    return ExactTokens(f"access-{n}", f"refresh-{n}", issued_at, issued_at + lifetime)
+
+
+class ScriptedOAuth:
+    """Stands in for ExactOAuth: answers refreshes from a script and records what it was sent."""
+
+    def __init__(self, *answers: Any) -> None:
+        self.answers = list(answers)
+        self.sent: list[str] = []
+
+    def refresh(self, refresh_token: str) -> ExactTokens:
+        self.sent.append(refresh_token)
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
 
 @dataclass

@@ -15,22 +15,10 @@ from connector.basware.auth import ClientCredentialsAuth
 from connector.basware.client import BaswareClient
 from connector.sandbox.basware import BaswareSandbox, make_invoice
 from connector.sandbox.server import ServerThread
+from tests.support import FakeClock
 
 CLIENT_ID = "ml-connector-test"
 CLIENT_SECRET = "sandbox-secret-do-not-print"
-
-
-class FakeClock:
-    """A clock the test moves by hand, shared by the sandbox and the client so expiry needs no sleeping."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

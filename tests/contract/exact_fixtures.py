@@ -15,24 +15,12 @@ from connector.exact.client import ExactClient
 from connector.exact.tokens import ExactTokens, MemoryTokenStore
 from connector.sandbox.exact import ExactSandbox, make_exact_sandbox
 from connector.sandbox.server import ServerThread
+from tests.support import FakeClock
 
 CLIENT_ID = "ml-connector-exact-test"
 CLIENT_SECRET = "exact-sandbox-secret-do-not-print"
 REDIRECT_URI = "https://connector.example/exact/callback"
 DIVISION = 100001
-
-
-class FakeClock:
-    """A clock the test moves by hand, shared by the sandbox and the client so expiry needs no sleeping."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

@@ -24,27 +24,8 @@ from connector.store.tokens import DbTokenStore, token_health
 from connector.sync import grants
 from connector.sync.services import Services, reset_services
 from connector.sync.services import services as process_services
-from tests.support import Sandboxes, add_tenant
+from tests.support import Sandboxes, ScriptedOAuth, add_tenant, tokens
 from tests.unit.test_reminders import plain_tenant
-
-
-def tokens(n: int, issued_at: float, lifetime: float = 600) -> ExactTokens:
-    return ExactTokens(f"access-{n}", f"refresh-{n}", issued_at, issued_at + lifetime)
-
-
-class ScriptedOAuth:
-    """Stands in for ExactOAuth: answers refreshes from a script and records what it was sent."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.sent: list[str] = []
-
-    def refresh(self, refresh_token: str) -> ExactTokens:
-        self.sent.append(refresh_token)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 @pytest.fixture
