@@ -57,13 +57,12 @@ def fetch(svc: Services, record_id: int) -> None:
         gross=str(invoice.gross_sum),
         currency=invoice.currency,
     )
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=tenant.id,
-        record_id=record_id,
-        step="fetch",
-        event="fetched",
-        message=f"invoice {invoice.invoice_number} from {invoice.supplier_name}, {invoice.currency} "
+        record,
+        "fetch",
+        "fetched",
+        f"invoice {invoice.invoice_number} from {invoice.supplier_name}, {invoice.currency} "
         f"{invoice.gross_sum}, {len(invoice.rows)} coding rows"
         + ("" if newly else " (already acknowledged in Basware)"),
     )
@@ -79,14 +78,13 @@ def map_vendor(svc: Services, record_id: int) -> None:
     supplier = resolve_supplier(svc, tenant, invoice)
     plan = dict(record.plan or {}, supplier=supplier)
     records.update(svc.db, record_id, plan=plan, step="vendor_mapped")
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=tenant.id,
-        record_id=record_id,
-        step="map_vendor",
-        event=f"vendor_{supplier['how']}",
-        message=_vendor_text(invoice, supplier),
-        detail={"supplier": supplier},
+        record,
+        "map_vendor",
+        f"vendor_{supplier['how']}",
+        _vendor_text(invoice, supplier),
+        {"supplier": supplier},
     )
 
 
@@ -123,13 +121,12 @@ def validate(svc: Services, record_id: int) -> None:
     journal = table.get(("journal", tenant.purchase_journal), tenant.purchase_journal)
     plan = dict(record.plan or {}, lines=lines, journal=journal)
     records.update(svc.db, record_id, plan=plan, step="validated")
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=tenant.id,
-        record_id=record_id,
-        step="validate",
-        event="validated",
-        message=f"{len(lines)} lines mapped and checked in Exact division {exact.division}",
+        record,
+        "validate",
+        "validated",
+        f"{len(lines)} lines mapped and checked in Exact division {exact.division}",
     )
 
 
@@ -209,15 +206,14 @@ def _write_locked(svc: Services, record: Record) -> None:
         problems=None,
         written_document=record.document,  # the version in Exact: what a later version is compared with
     )
-    audit.record(
+    audit.of_record(
         svc.db,
-        tenant_id=tenant.id,
-        record_id=record.id,
-        step="write",
-        event=f"entry_{how}",
-        message=f"purchase entry {number} {how} in Exact division {exact.division} for invoice "
+        record,
+        "write",
+        f"entry_{how}",
+        f"purchase entry {number} {how} in Exact division {exact.division} for invoice "
         f"{invoice.invoice_number}, {invoice.currency} {invoice.gross_sum}",
-        detail={"entry_id": str(entry["EntryID"]), "entry_number": number},
+        {"entry_id": str(entry["EntryID"]), "entry_number": number},
     )
     _verify(svc, record, invoice, entry)
 
@@ -262,21 +258,7 @@ def _report_locked(svc: Services, record: Record) -> None:
         # Basware refusing a response (say, the invoice was transferred by hand) changes nothing in Exact:
         # the record keeps its status, and the audit says what Basware answered.
         records.update(svc.db, record.id, reported="refused")
-        audit.record(
-            svc.db,
-            tenant_id=tenant.id,
-            record_id=record.id,
-            step="report",
-            event="report_refused",
-            message=f"Basware refused the {outcome} response: {exc}",
-        )
+        audit.of_record(svc.db, record, "report", "report_refused", f"Basware refused the {outcome} response: {exc}")
         return
     records.update(svc.db, record.id, reported=outcome, step="reported" if outcome == "success" else record.step)
-    audit.record(
-        svc.db,
-        tenant_id=tenant.id,
-        record_id=record.id,
-        step="report",
-        event=f"reported_{outcome}",
-        message=f"Basware told: {message}"[:500],
-    )
+    audit.of_record(svc.db, record, "report", f"reported_{outcome}", f"Basware told: {message}"[:500])

@@ -58,12 +58,18 @@ def _entries(sandboxes: Sandboxes, number: str) -> list[dict[str, Any]]:
     return [e for e in sandboxes.exact.purchase_entries(DIVISION) if e["YourRef"] == number]
 
 
+def _warm_tenant(svc: Services, sandboxes: Sandboxes, receiver: str) -> Tenant:
+    """A tenant with one invoice written, so its master data and vendor are cached and known."""
+    tenant = add_tenant(svc, sandboxes)
+    warm = _send(receiver, tenant, sandboxes, f"WARM-{uuid.uuid4().hex[:6]}")
+    wait_for(lambda: settled(svc, _record(svc, tenant, warm).id), what="the warm-up invoice")
+    return tenant
+
+
 def test_a_worker_killed_while_its_post_is_in_flight_ends_with_one_entry(
     pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
 ) -> None:
-    tenant = add_tenant(pg_services, sandboxes)
-    warm = _send(receiver, tenant, sandboxes, f"WARM-{uuid.uuid4().hex[:6]}")
-    wait_for(lambda: settled(pg_services, _record(pg_services, tenant, warm).id), what="the warm-up invoice")
+    tenant = _warm_tenant(pg_services, sandboxes, receiver)
     number = f"INV-{uuid.uuid4().hex[:8]}"
     # Master data and the vendor are known now, so the write's POST is this invoice's only Exact call:
     # slowed down, it is still in flight when the worker's pool processes are killed.
@@ -91,9 +97,7 @@ def test_a_worker_killed_while_its_post_is_in_flight_ends_with_one_entry(
 def test_exact_failing_for_a_while_is_retried_and_written_once(
     pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
 ) -> None:
-    tenant = add_tenant(pg_services, sandboxes)
-    warm = _send(receiver, tenant, sandboxes, f"WARM-{uuid.uuid4().hex[:6]}")
-    wait_for(lambda: settled(pg_services, _record(pg_services, tenant, warm).id), what="the warm-up invoice")
+    tenant = _warm_tenant(pg_services, sandboxes, receiver)
     number = f"INV-{uuid.uuid4().hex[:8]}"
     sandboxes.exact.set_faults(error_5xx_count=2)
     try:
