@@ -20,6 +20,7 @@ from connector.exact.odata import guid
 from connector.store import audit, mappings, records
 from connector.store.records import Record
 from connector.sync.services import Services
+from connector.sync.writing import record_lease
 
 OPEN = 20  # Exact PurchaseEntry Status: 20 open, 50 processed
 HEADER = ("supplier_code", "currency", "invoice_date", "due_date", "net_sum", "tax_sum", "gross_sum", "description")
@@ -86,10 +87,19 @@ def _compare(
 
 
 def check_update(svc: Services, record_id: int) -> None:
-    """Compare Basware's current version with what was handled, and act on the difference."""
-    record = records.get(svc.db, record_id)
-    if record.status not in ("written", "blocked"):
-        return
+    """Compare Basware's current version with what was handled, and act on the difference.
+
+    Under the record's lease, like every write: two deliveries of one new version update Exact and tell
+    Basware once; the second finds the version already handled.
+    """
+    with record_lease(svc, record_id, "updating"):
+        record = records.get(svc.db, record_id)
+        if record.status in ("written", "blocked"):
+            _check(svc, record)
+
+
+def _check(svc: Services, record: Record) -> None:
+    record_id = record.id
     if record.kind == "purchase_order":
         _check_order(svc, record)
         return

@@ -177,3 +177,20 @@ def test_polling_finds_a_retransferred_invoice_and_updates_its_entry(
     [entry] = _entries(sandboxes, number)
     assert entry["PurchaseEntryLines"][0]["AmountFC"] == Decimal("75.00")
     assert "offered_again" in _events(pg_services, record_id)
+
+
+def test_two_deliveries_of_one_changed_version_at_once_update_once_and_tell_basware_once(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    sandboxes.basware.add_invoice(_invoice(written["number"], written["invoice_id"], "120.00", "25.20"))
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: _deliver(receiver, written["tenant"], written["invoice_id"]), range(2)))
+
+    wait_for(lambda: _events(pg_services, written["record_id"]).count("unchanged") == 1, what="both deliveries")
+    wait_for(lambda: settled(pg_services, written["record_id"]), what="Basware to be told")
+    assert _events(pg_services, written["record_id"]).count("entry_updated") == 1
+    responses = sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]
+    assert [r["success"] for r in responses] == [True, True]  # the first version, then the update once
