@@ -10,6 +10,7 @@ from celery.exceptions import Ignore
 
 from connector.errors import (
     ConfigurationError,
+    ConnectorError,
     FatalAPIError,
     RateLimited,
     ReauthRequired,
@@ -38,41 +39,43 @@ def run_step(
     response and simply stay waiting for export.
     """
     svc = services()
-    try:
-        with log_context(tenant=_tenant_of(svc, record_id), record=record_id, step=step):
+    with log_context(tenant=_tenant_of(svc, record_id), record=record_id, step=step):
+        try:
             func(svc, record_id)
-    except RateLimited as exc:
-        # Waiting for the window is not a failure: it does not use up the retries.
-        raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
-    except (RetriableAPIError, StorageUnavailable) as exc:
-        if task.request.retries >= MAX_RETRIES:
-            outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
+        except RateLimited as exc:
+            # Waiting for the window is not a failure: it does not use up the retries.
+            raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
+        except (RetriableAPIError, StorageUnavailable) as exc:
+            if task.request.retries >= MAX_RETRIES:
+                outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
+                raise Ignore() from exc
+            log.warning("record=%s step=%s retrying: %s", record_id, step, exc)
+            raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
+        except ReauthRequired as exc:
+            outcomes.wait_for_reauth(svc, record_id, step, exc)
             raise Ignore() from exc
-        log.warning("record=%s step=%s retrying: %s", record_id, step, exc)
-        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
-    except ReauthRequired as exc:
-        outcomes.wait_for_reauth(svc, record_id, step, exc)
-        raise Ignore() from exc
-    except (RecordBlocked, FatalAPIError) as exc:
-        if outcomes.block(svc, record_id, step, exc):
-            (report_to_basware.delay if on_blocked is None else on_blocked)(record_id)
-        raise Ignore() from exc
-    except ConfigurationError as exc:
-        outcomes.fail(svc, record_id, step, str(exc))
-        raise Ignore() from exc
-    except Exception as exc:  # a bug or an unforeseen answer: retry, and never leave the record silently pending
-        log.exception("record=%s step=%s unexpected error", record_id, step)
-        if task.request.retries >= MAX_RETRIES:
-            outcomes.fail(svc, record_id, step, f"unexpected error after {MAX_RETRIES} retries: {type(exc).__name__}")
+        except (RecordBlocked, FatalAPIError) as exc:
+            if outcomes.block(svc, record_id, step, exc):
+                (report_to_basware.delay if on_blocked is None else on_blocked)(record_id)
             raise Ignore() from exc
-        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
+        except ConfigurationError as exc:
+            outcomes.fail(svc, record_id, step, str(exc))
+            raise Ignore() from exc
+        except Exception as exc:  # a bug or an unforeseen answer: retry, and never leave the record silently pending
+            log.exception("record=%s step=%s unexpected error", record_id, step)
+            if task.request.retries >= MAX_RETRIES:
+                outcomes.fail(
+                    svc, record_id, step, f"unexpected error after {MAX_RETRIES} retries: {type(exc).__name__}"
+                )
+                raise Ignore() from exc
+            raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
     return record_id
 
 
 def _tenant_of(svc: Services, record_id: int) -> int | str:
     try:
         return records.get(svc.db, record_id).tenant_id
-    except LookupError:
+    except (LookupError, ConnectorError):  # only for the log line: the step itself will say what is wrong
         return "?"
 
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from connector.crypto import SecretBox
-from connector.store.db import Database, basware_tokens
+from connector.store.db import Database, basware_tokens, upsert
 from connector.store.locks import lease
 
 
@@ -39,11 +39,7 @@ class DbBaswareTokenStore:
         """Store a new token (encrypted) for every process to use."""
         values = {"access_token": self.box.encrypt(token), "expires_at": expires_at}
         with self.db.begin() as conn:
-            done = conn.execute(
-                basware_tokens.update().where(basware_tokens.c.tenant_id == self.tenant_id).values(**values)
-            ).rowcount
-            if not done:
-                conn.execute(basware_tokens.insert().values(tenant_id=self.tenant_id, **values))
+            upsert(conn, basware_tokens, {"tenant_id": self.tenant_id}, values)
 
     def discard(self, token: str) -> None:
         """Forget the stored token if it is still the one Basware refused (a newer one is kept)."""

@@ -261,6 +261,18 @@ def _sqlite_begin_immediate(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def upsert(conn: Connection, table: sa.Table, keys: dict[str, Any], values: dict[str, Any]) -> None:
+    """Set `values` on the row with `keys`, inserting it if missing; safe when two processes do it at once."""
+    where = sa.and_(*(table.c[name] == value for name, value in keys.items()))
+    if conn.execute(table.update().where(where).values(**values)).rowcount:
+        return
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert().values(**keys, **values))
+    except sa.exc.IntegrityError:  # another process inserted it a moment ago: write ours over it
+        conn.execute(table.update().where(where).values(**values))
+
+
 def row_dict(row: Any) -> dict[str, Any]:
     """A result row as a plain dict."""
     return dict(row._mapping)

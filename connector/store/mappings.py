@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from connector.store.db import Database, mappings
+from connector.store.db import Database, mappings, upsert
 
 MAPPING_KINDS = ("vendor", "gl_account", "cost_center", "cost_unit", "vat_code", "journal", "item")
 
@@ -109,13 +109,7 @@ def _check_kind(kind: str) -> None:
 
 
 def _upsert(conn: Connection, tenant_id: int, kind: str, source: str, target: str, origin: str) -> None:
-    where = _where(tenant_id, kind, source)
-    if conn.execute(mappings.update().where(where).values(target=target, origin=origin)).rowcount:
-        return
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                mappings.insert().values(tenant_id=tenant_id, kind=kind, source=source, target=target, origin=origin)
-            )
-    except sa.exc.IntegrityError:  # another process inserted the same source a moment ago: ours is newer
-        conn.execute(mappings.update().where(where).values(target=target, origin=origin))
+    # A concurrent insert of the same source ends with ours: it is the newer word.
+    upsert(
+        conn, mappings, {"tenant_id": tenant_id, "kind": kind, "source": source}, {"target": target, "origin": origin}
+    )

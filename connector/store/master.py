@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connector import jsonutil
-from connector.store.db import Database, master_data
+from connector.store.db import Database, master_data, upsert
 
 
 def _where(tenant_id: int, division: int, kind: str) -> sa.ColumnElement[bool]:
@@ -29,15 +29,8 @@ def save(
 ) -> None:
     """Replace the cached rows of one kind (safe when two processes save the same kind at once)."""
     values = {"fetched_at": time.time() if fetched_at is None else fetched_at, "payload": jsonutil.dumps(rows)}
-    where = _where(tenant_id, division, kind)
     with db.begin() as conn:
-        if conn.execute(master_data.update().where(where).values(**values)).rowcount:
-            return
-        try:
-            with conn.begin_nested():
-                conn.execute(master_data.insert().values(tenant_id=tenant_id, division=division, kind=kind, **values))
-        except sa.exc.IntegrityError:  # a concurrent refresh inserted it first; both hold the same data
-            conn.execute(master_data.update().where(where).values(**values))
+        upsert(conn, master_data, {"tenant_id": tenant_id, "division": division, "kind": kind}, values)
 
 
 def forget(db: Database, tenant_id: int, kind: str | None = None) -> None:

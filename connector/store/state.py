@@ -6,7 +6,7 @@ import time
 
 import sqlalchemy as sa
 
-from connector.store.db import Database, tenant_state
+from connector.store.db import Database, tenant_state, upsert
 
 
 def get(db: Database, tenant_id: int, name: str) -> str | None:
@@ -18,14 +18,6 @@ def get(db: Database, tenant_id: int, name: str) -> str | None:
 
 
 def put(db: Database, tenant_id: int, name: str, value: str) -> None:
-    """Set a value (insert or replace)."""
+    """Set a value (insert or replace), safely when several processes set it at once."""
     with db.begin() as conn:
-        done = conn.execute(
-            tenant_state.update()
-            .where(tenant_state.c.tenant_id == tenant_id, tenant_state.c.name == name)
-            .values(value=value, updated_at=time.time())
-        ).rowcount
-        if not done:
-            conn.execute(
-                tenant_state.insert().values(tenant_id=tenant_id, name=name, value=value, updated_at=time.time())
-            )
+        upsert(conn, tenant_state, {"tenant_id": tenant_id, "name": name}, {"value": value, "updated_at": time.time()})

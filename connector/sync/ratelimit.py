@@ -9,14 +9,16 @@ instead of spending a call on a 429 (which Exact also counts as an error against
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 
-from connector.errors import RateLimited
+from connector.errors import RateLimited, StorageUnavailable
 from connector.exact.client import RateLimitInfo
 from connector.store import state
 from connector.store.db import Database
 
+log = logging.getLogger(__name__)
 STATE = "exact:rate_limit"
 RESERVE = 1  # keep the last call of a window for a retry of something already under way
 
@@ -37,7 +39,10 @@ class SharedRateLimit:
         info = RateLimitInfo.from_headers(headers)
         if info.minutely_remaining is None and info.remaining is None:
             return
-        state.put(self.db, self.tenant_id, STATE, json.dumps(info.__dict__))
+        try:
+            state.put(self.db, self.tenant_id, STATE, json.dumps(info.__dict__))
+        except StorageUnavailable as exc:  # the call itself succeeded: losing one reading must not fail it
+            log.warning("tenant=%s could not keep Exact's rate-limit figures: %s", self.tenant_id, exc)
 
     def check(self) -> None:
         """Raise RateLimited when the minute or the day is used up and has not reset yet."""
