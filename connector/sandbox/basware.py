@@ -5,6 +5,11 @@ It issues client-credentials tokens, serves accounting documents and vendors wit
 `Authorization` header, allows acknowledging once (405 after), keeps transfer responses, and sends signed push
 notifications. Drive it from Python (`BaswareSandbox` methods) or, from another process, over `/_sandbox/`.
 
+Scopes are per API (P2P OpenAPI "Scopes", api-evangelist/basware): a token carries only the scopes it was
+asked for (and the client is allowed), `<api>.read` for GET, `<api>.write` for POST/PUT/PATCH and `<api>.delete`
+for DELETE; a call without its scope answers 403. Decision (ours): the 403 body is a ResponseEntityList naming
+the missing scope; Basware's own body is not documented, so clients must not rely on it.
+
 Deliberately stricter than documented: every `/v1` API call must carry an `X-BW-REQUEST-ID` that is a
 canonical UUID v4 (Basware does not say it is required), and a lower-case `processingStatus` on the
 accounting-documents list is rejected, so client bugs surface here rather than in production.
@@ -190,7 +195,8 @@ class BaswareSandbox:
         self.deliveries: list[dict[str, Any]] = []
         self.subscriptions: list[dict[str, Any]] = []
         self._clients: dict[str, str] = {}
-        self._tokens: dict[str, float] = {}
+        self._tokens: dict[str, tuple[float, frozenset[str]]] = {}
+        self._client_scopes: dict[str, frozenset[str] | None] = {}
         self._invoices: dict[str, dict[str, Any]] = {}
         self._vendors: dict[str, dict[str, Any]] = {}
         self._seq = itertools.count(1)
@@ -204,10 +210,11 @@ class BaswareSandbox:
 
     # -- Python control API ---------------------------------------------------------------------------------
 
-    def register_client(self, client_id: str, client_secret: str) -> None:
-        """Allow a client id and secret to obtain tokens."""
+    def register_client(self, client_id: str, client_secret: str, scopes: Iterable[str] | None = None) -> None:
+        """Allow a client id and secret to obtain tokens, for `scopes` only when given (else any scope)."""
         with self.lock:
             self._clients[client_id] = client_secret
+            self._client_scopes[client_id] = None if scopes is None else frozenset(scopes)
 
     def revoke_tokens(self) -> None:
         """Invalidate every issued token, as if Basware had rotated its keys."""
@@ -411,10 +418,14 @@ class BaswareSandbox:
                 self.request_ids.append(request_id)
         if request.path == "/v1/tokens":
             return None
-        if not self._is_authorized():
+        granted = self._granted_scopes()
+        if granted is None:
             return json_response({"message": "Unauthorized"}, 401)
         if not is_uuid4(request_id):
             return error_list("PARAMETER_VALIDATION_ERROR", "X-BW-REQUEST-ID must be a UUID v4", 400)
+        needed = required_scope(request.method, request.path)
+        if needed not in granted:
+            return error_list("FORBIDDEN", f"the access token lacks scope {needed}", 403, "AUTHORIZATION")
         return None
 
     def _take_fault(self) -> Response | None:
@@ -435,14 +446,20 @@ class BaswareSandbox:
             return Response(b"", 503)
         return None
 
-    def _is_authorized(self) -> bool:
+    def _granted_scopes(self) -> frozenset[str] | _AnyScope | None:
+        """The scopes the call's credentials carry, or None when they are not valid at all."""
         scheme, _, value = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             with self.lock:
-                expires_at = self._tokens.get(value.strip())
-            return expires_at is not None and self.clock() < expires_at
-        # Basic auth is a documented alternative to OAuth2 on the P2P API (reference §1 "Auth on API calls").
-        return scheme.lower() == "basic" and self._is_client(request.authorization)
+                expires_at, scopes = self._tokens.get(value.strip(), (0.0, frozenset()))
+            return scopes if self.clock() < expires_at else None
+        # Basic auth is a documented alternative to OAuth2 on the P2P API; it carries the client's own scopes.
+        auth = request.authorization
+        if scheme.lower() != "basic" or not self._is_client(auth):
+            return None
+        with self.lock:
+            allowed = self._client_scopes.get(auth.username or "")
+        return ANY_SCOPE if allowed is None else allowed
 
     def _is_client(self, auth: Any) -> bool:
         if auth is None or auth.type != "basic" or auth.username is None:
@@ -470,10 +487,12 @@ class BaswareSandbox:
             return json_response({"error": "unsupported_grant_type"}, 400)
         token = secrets.token_urlsafe(32)
         with self.lock:
-            self._tokens[token] = self.clock() + self.token_lifetime
+            allowed = self._client_scopes.get(request.authorization.username or "")  # type: ignore[union-attr]
+            granted = frozenset(scope.split()) if allowed is None else frozenset(scope.split()) & allowed
+            self._tokens[token] = (self.clock() + self.token_lifetime, granted)
         body = {
             "access_token": token,
-            "scope": scope,
+            "scope": " ".join(sorted(granted)),
             "expires_in": int(self.token_lifetime),
             "token_type": "Bearer",
         }
@@ -654,7 +673,7 @@ class BaswareSandbox:
 
     def _admin_client(self) -> Response:
         body = jsonutil.loads(request.get_data())
-        self.register_client(body["client_id"], body["client_secret"])
+        self.register_client(body["client_id"], body["client_secret"], body.get("scopes"))
         return json_response({"client_id": body["client_id"]}, 201)
 
     def _admin_add_invoice(self) -> Response:
@@ -689,6 +708,23 @@ class BaswareSandbox:
     def _admin_faults(self) -> Response:
         self.set_faults(**jsonutil.loads(request.get_data() or b"{}"))
         return json_response({"faults": self._faults})
+
+
+class _AnyScope:
+    """The scopes of a client registered without a restriction: every one."""
+
+    def __contains__(self, scope: object) -> bool:
+        return True
+
+
+ANY_SCOPE = _AnyScope()
+_SCOPE_ACCESS = {"GET": "read", "HEAD": "read", "DELETE": "delete"}
+
+
+def required_scope(method: str, path: str) -> str:
+    """The scope a `/v1/<api>/...` call needs: `<api>.read` for GET, `.delete` for DELETE, else `.write`."""
+    api = path.removeprefix("/v1/").split("/", 1)[0]
+    return f"{api}.{_SCOPE_ACCESS.get(method.upper(), 'write')}"
 
 
 def _public(entity: dict[str, Any]) -> dict[str, Any]:
