@@ -19,12 +19,12 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from connector import jsonutil
+from connector.basware.scopes import requested_scope
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "basware"
-DEFAULT_SCOPE = "accountingDocuments.read accountingDocuments.write vendors.read"
 # Renew this long before expiry so a token never dies between our check and Basware's; capped at a tenth
 # of the lifetime so short-lived tokens (tests, odd tenants) are still reused.
 RENEWAL_MARGIN = 60.0
@@ -61,7 +61,7 @@ class ClientCredentialsAuth(AuthBase):
         client_id: str,
         client_secret: str,
         *,
-        scope: str = DEFAULT_SCOPE,
+        scope: str | None = None,
         session: requests.Session | None = None,
         timeout: float = 30,
         clock: Callable[[], float] = time.time,
@@ -71,7 +71,7 @@ class ClientCredentialsAuth(AuthBase):
         self.token_url = base_url.rstrip("/") + "/v1/tokens"
         self.client_id = client_id
         self._client_secret = client_secret
-        self.scope = scope
+        self._scope = scope
         self._session = session
         self.timeout = timeout
         self._clock = clock
@@ -107,6 +107,18 @@ class ClientCredentialsAuth(AuthBase):
         if stale is not None and self._store is not None:
             self._store.discard(stale)  # other processes must not keep sending a refused token
 
+    @property
+    def scope(self) -> str:
+        """The scopes asked for: the given ones, else those of every call the client declares."""
+        return self._scope or requested_scope()
+
+    def missing_scopes(self) -> list[str]:
+        """The asked-for scopes a fresh token does not carry (from the token response's `scope` field)."""
+        granted = self._token_payload().get("scope")
+        if not isinstance(granted, str):
+            return []  # Basware did not say; the per-API probes in `BaswareClient.ping` still tell
+        return sorted(set(self.scope.split()) - set(granted.split()))
+
     def _new(self) -> tuple[str, float]:
         """Fetch a token; returns it with the moment to renew it."""
         token, lifetime = self._fetch()
@@ -128,19 +140,27 @@ class ClientCredentialsAuth(AuthBase):
             return token, renew_at
 
     def _fetch(self) -> tuple[str, float]:
+        payload = self._token_payload()
+        try:
+            token = str(payload["access_token"])
+            lifetime = float(payload.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise RetriableAPIError("token response is not readable", system=SYSTEM, status=200) from None
+        log.info("basware token issued for client %s, valid %.0f s", self.client_id, lifetime)
+        return token, lifetime
+
+    def _token_payload(self) -> dict[str, Any]:
+        """A new token response as a dict; errors classified, never naming a credential."""
         response = self._post_token_request()
         if response.status_code != 200:
             raise _token_error(response)
         try:
             payload = jsonutil.loads(response.content)
-            token = str(payload["access_token"])
-            lifetime = float(payload.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
-            raise RetriableAPIError(
-                "token response is not readable", system=SYSTEM, status=response.status_code
-            ) from None
-        log.info("basware token issued for client %s, valid %.0f s", self.client_id, lifetime)
-        return token, lifetime
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise RetriableAPIError("token response is not readable", system=SYSTEM, status=response.status_code)
+        return payload
 
     def _post_token_request(self) -> requests.Response:
         data = {"grant_type": "client_credentials", "scope": self.scope}

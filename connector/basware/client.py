@@ -15,13 +15,14 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.auth import AuthBase
 
 from connector import jsonutil
 from connector.basware.auth import DEFAULT_RETRY_AFTER, SYSTEM, ClientCredentialsAuth
+from connector.basware.scopes import Endpoint, endpoint, scope_of
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
 
 REQUEST_ID_HEADER = "X-BW-REQUEST-ID"
@@ -31,6 +32,23 @@ MAX_PAGE_SIZE = 100
 RESPONSE_MESSAGE_LIMIT = 250
 SOURCE_SYSTEM = "ExactOnline"
 _REDIRECTS = {301, 302, 303, 307, 308}
+
+# Every call this client makes; the token request asks for exactly their scopes (connector.basware.scopes).
+LIST_DOCUMENTS = endpoint("GET", "/v1/accountingDocuments")
+GET_DOCUMENT = endpoint("GET", "/v1/accountingDocuments/{invoice_id}")
+ACKNOWLEDGE_DOCUMENT = endpoint("POST", "/v1/accountingDocuments/{invoice_id}/acknowledge")
+TRANSFER_RESPONSE = endpoint("POST", "/v1/accountingDocuments/{invoice_id}/transferResponses")
+LIST_VENDORS = endpoint("GET", "/v1/vendors")
+GET_VENDOR = endpoint("GET", "/v1/vendors/{code}")
+LIST_ORDERS = endpoint("GET", "/v1/exportedPurchaseOrders")
+GET_ORDER = endpoint("GET", "/v1/exportedPurchaseOrders/{external_code}")
+ACKNOWLEDGE_ORDER = endpoint("POST", "/v1/exportedPurchaseOrders/{external_code}/acknowledge")
+# One cheap read per API, for `ping`: a 403 there names a scope Basware did not grant.
+PROBES = (
+    (LIST_DOCUMENTS, {"ProcessingStatus": "WaitingForTransfer", "pageSize": 1}),
+    (LIST_ORDERS, {"processingStatus": "WaitingForExport", "pageSize": 1}),
+    (LIST_VENDORS, {"pageSize": 1}),
+)
 
 
 class _NoAuthorization(AuthBase):
@@ -90,11 +108,11 @@ class BaswareClient:
         # Capital P: this endpoint alone spells it ProcessingStatus (reference §2, step 1).
         params = {"ProcessingStatus": status, "pageSize": _page_size(page_size)}
         params.update(_optional(companyCode=company_code, lastUpdated=last_updated))
-        return self._paged("/v1/accountingDocuments", params, "accountingDocuments")
+        return self._paged(LIST_DOCUMENTS, params, "accountingDocuments")
 
     def get_accounting_document(self, invoice_id: str) -> dict[str, Any]:
         """One accounting document with its coding rows, unwrapped from its envelope."""
-        response = self._request("GET", f"/v1/accountingDocuments/{_segment(invoice_id)}", allow_404=True)
+        response = self._request(GET_DOCUMENT, GET_DOCUMENT.path(invoice_id=invoice_id), allow_404=True)
         documents = [] if response.status_code == 404 else _items(response, "accountingDocuments")
         if not documents:
             raise FatalAPIError(
@@ -107,8 +125,8 @@ class BaswareClient:
 
     def acknowledge(self, invoice_id: str) -> bool:
         """Mark a document as being transferred; False when it was already acknowledged (405)."""
-        path = f"/v1/accountingDocuments/{_segment(invoice_id)}/acknowledge"
-        response = self._request("POST", path, allowed={405})
+        path = ACKNOWLEDGE_DOCUMENT.path(invoice_id=invoice_id)
+        response = self._request(ACKNOWLEDGE_DOCUMENT, path, allowed={405})
         return response.status_code != 405
 
     def post_transfer_response(
@@ -125,13 +143,13 @@ class BaswareClient:
         }
         if voucher_number is not None:
             body["voucherNumber1"] = voucher_number
-        self._request("POST", f"/v1/accountingDocuments/{_segment(invoice_id)}/transferResponses", body=body)
+        self._request(TRANSFER_RESPONSE, TRANSFER_RESPONSE.path(invoice_id=invoice_id), body=body)
 
     # -- vendors --------------------------------------------------------------------------------------------
 
     def get_vendor(self, code: str) -> dict[str, Any]:
         """One vendor entity by its external code (the bare entity, no envelope)."""
-        response = self._request("GET", f"/v1/vendors/{_segment(code)}")
+        response = self._request(GET_VENDOR, GET_VENDOR.path(code=code))
         payload = _json(response)
         if not isinstance(payload, dict):
             raise RetriableAPIError("vendor response is not an object", system=SYSTEM, request_id=_rid(response))
@@ -140,21 +158,37 @@ class BaswareClient:
     def list_vendors(self, last_updated: str | None = None) -> Iterator[dict[str, Any]]:
         """Every vendor, optionally only those updated after `last_updated` (ISO date-time)."""
         params: dict[str, Any] = {"pageSize": MAX_PAGE_SIZE, **_optional(lastUpdated=last_updated)}
-        return self._paged("/v1/vendors", params, "vendorEntities")
+        return self._paged(LIST_VENDORS, params, "vendorEntities")
 
     def ping(self) -> None:
         """Prove the credentials and the API work: a token and one cheap, read-only call."""
         self.auth.token()
-        params = {"ProcessingStatus": "WaitingForTransfer", "pageSize": 1}
-        self._request("GET", "/v1/accountingDocuments", params=params, allow_404=True)
+        call, params = PROBES[0]
+        self._request(call, params=params, allow_404=True)
+
+    def missing_scopes(self) -> list[str]:
+        """The scopes we need that Basware did not grant: `ping`'s diagnosis when a call is refused with 403.
+
+        A fresh token response says which of the asked scopes were granted, and one cheap read per API
+        catches a scope granted in name but refused in practice.
+        """
+        missing = set(self.auth.missing_scopes())
+        for call, params in PROBES:
+            try:
+                self._request(call, params=params, allow_404=True)
+            except FatalAPIError as exc:
+                if exc.status != 403:
+                    raise
+                missing.add(call.scope)
+        return sorted(missing)
 
     # -- transport ------------------------------------------------------------------------------------------
 
-    def _paged(self, path: str, params: dict[str, Any], envelope: str) -> Iterator[dict[str, Any]]:
+    def _paged(self, call: Endpoint, params: dict[str, Any], envelope: str) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
             headers = {CONTINUATION_HEADER: token} if token else None
-            response = self._request("GET", path, params=params, headers=headers, allow_404=True)
+            response = self._request(call, params=params, headers=headers, allow_404=True)
             if response.status_code == 404:  # Basware's "successful, no records"
                 return
             yield from _items(response, envelope)
@@ -164,8 +198,8 @@ class BaswareClient:
 
     def _request(
         self,
-        method: str,
-        path: str,
+        call: Endpoint,
+        path: str | None = None,
         *,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
@@ -173,13 +207,15 @@ class BaswareClient:
         allow_404: bool = False,
         allowed: set[int] | None = None,
     ) -> requests.Response:
-        """Send one API call (once more after a 401, with a new token), follow redirects, classify errors."""
-        response = self._send(method, self.base_url + path, params, headers, body)
-        if response.status_code == 401:
-            # The token may have been revoked or expired early: renew once, then believe the 401.
+        """Send one declared call (once more after a 401 or 403, with a new token), follow redirects, classify."""
+        method, url = call.method, self.base_url + (path or call.template)
+        response = self._send(method, url, params, headers, body)
+        if response.status_code in (401, 403):
+            # The token may have been revoked or expired early, or be one stored before we asked for more
+            # scopes (an upgrade): renew once, then believe the answer.
             response.close()
             self.auth.invalidate()
-            response = self._send(method, self.base_url + path, params, headers, body)
+            response = self._send(method, url, params, headers, body)
         response = self._follow_redirects(response)
         ok = set(allowed or ()) | ({404} if allow_404 else set())
         if response.status_code >= 400 and response.status_code not in ok:
@@ -234,11 +270,11 @@ class BaswareClient:
         """Every exported purchase order in `status`, page by page (404 means there are none)."""
         params = {"processingStatus": status, "pageSize": _page_size(page_size)}
         params.update(_optional(companyCode=company_code, lastUpdated=last_updated))
-        return self._paged("/v1/exportedPurchaseOrders", params, "exportedPurchaseOrders")
+        return self._paged(LIST_ORDERS, params, "exportedPurchaseOrders")
 
     def get_exported_purchase_order(self, external_code: str) -> dict[str, Any]:
         """One exported purchase order with its lines and coding rows, bare or unwrapped from its envelope."""
-        response = self._request("GET", f"/v1/exportedPurchaseOrders/{_segment(external_code)}", allow_404=True)
+        response = self._request(GET_ORDER, GET_ORDER.path(external_code=external_code), allow_404=True)
         payload = None if response.status_code == 404 else _json(response)
         if isinstance(payload, dict) and isinstance(payload.get("exportedPurchaseOrders"), list):
             payload = next(iter(payload["exportedPurchaseOrders"]), None)
@@ -253,8 +289,8 @@ class BaswareClient:
 
     def acknowledge_purchase_order(self, external_code: str) -> bool:
         """Mark an exported order as taken by the ERP; False when it was already acknowledged (405)."""
-        path = f"/v1/exportedPurchaseOrders/{_segment(external_code)}/acknowledge"
-        response = self._request("POST", path, allowed={405})
+        path = ACKNOWLEDGE_ORDER.path(external_code=external_code)
+        response = self._request(ACKNOWLEDGE_ORDER, path, allowed={405})
         return response.status_code != 405
 
 
@@ -271,6 +307,9 @@ def _api_error(response: requests.Response) -> APIError:
     what = f"{response.request.method} {_path_of(response.url)}"
     if status == 429:
         return RateLimited(f"{what} rate limited", retry_at=_retry_at(response), **common)
+    if status == 403:
+        scope = scope_of(response.request.method or "GET", urlsplit(response.url).path)
+        return FatalAPIError(f"{what} refused: the Basware API client lacks scope {scope}", **common)
     if status >= 500:
         return RetriableAPIError(f"{what} failed on the server", **common)
     return FatalAPIError(f"{what} rejected", **common)
@@ -337,10 +376,6 @@ def _page_size(page_size: int) -> int:
 
 def _optional(**values: str | None) -> dict[str, str]:
     return {key: value for key, value in values.items() if value is not None}
-
-
-def _segment(value: str) -> str:
-    return quote(value, safe="")
 
 
 def _path_of(url: str) -> str:

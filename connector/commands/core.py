@@ -119,11 +119,20 @@ def ping(args: argparse.Namespace) -> int:
         ok = False
         print(f"exact:   FAILED {exc}")
     try:
-        svc.basware(tenant).ping()
-        print("basware: ok")
+        client = svc.basware(tenant)
+        client.ping()
+        missing = client.missing_scopes()
     except ConnectorError as exc:
-        ok = False
+        ok, missing = False, []
         print(f"basware: FAILED {exc}")
+    else:
+        print("basware: ok" if not missing else "basware: FAILED")
+    if missing:
+        ok = False
+        print(
+            f"basware: the API client {tenant.basware_client_id} lacks scope(s) {', '.join(missing)}; "
+            "ask Basware (or your Basware admin) to grant them to this client, then run ping again"
+        )
     return 0 if ok else 1
 
 

@@ -455,7 +455,7 @@ class BaswareSandbox:
             return scopes if self.clock() < expires_at else None
         # Basic auth is a documented alternative to OAuth2 on the P2P API; it carries the client's own scopes.
         auth = request.authorization
-        if scheme.lower() != "basic" or not self._is_client(auth):
+        if auth is None or scheme.lower() != "basic" or not self._is_client(auth):
             return None
         with self.lock:
             allowed = self._client_scopes.get(auth.username or "")

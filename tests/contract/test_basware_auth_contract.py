@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import requests
 
+from connector.basware.auth import ClientCredentialsAuth
 from connector.basware.client import BaswareClient
+from connector.basware.scopes import required_scopes, scope_of
 from connector.errors import FatalAPIError, RetriableAPIError
-from tests.contract.basware_fixtures import CLIENT_SECRET, Basware, running_basware
+from connector.sandbox.basware import make_invoice
+from connector.sandbox.basware_orders import make_purchase_order
+from tests.contract.basware_fixtures import CLIENT_ID, CLIENT_SECRET, Basware, running_basware
 
 
 @pytest.fixture
@@ -91,3 +96,50 @@ def test_unreachable_host_is_retriable() -> None:
         url = bw.server.url
     with BaswareClient(url, "id", "secret", timeout=2) as client, pytest.raises(RetriableAPIError):
         client.ping()
+
+
+def test_the_sandbox_refuses_a_call_whose_scope_the_token_lacks(bw: Basware) -> None:
+    narrow = ClientCredentialsAuth(bw.server.url, CLIENT_ID, CLIENT_SECRET, scope="accountingDocuments.read")
+    headers = {"Authorization": f"Bearer {narrow.token()}", "X-BW-REQUEST-ID": str(uuid.uuid4())}
+    with requests.Session() as http:
+        listed = http.get(bw.server.url + "/v1/accountingDocuments", params={"pageSize": 1}, headers=headers)
+        orders = http.get(bw.server.url + "/v1/exportedPurchaseOrders", headers=headers)
+        acknowledged = http.post(bw.server.url + "/v1/accountingDocuments/x/acknowledge", headers=headers)
+    assert listed.status_code in (200, 404)
+    assert orders.status_code == 403 and "exportedPurchaseOrders.read" in orders.text
+    assert acknowledged.status_code == 403 and "accountingDocuments.write" in acknowledged.text
+
+
+def test_the_client_asks_for_the_scope_of_every_call_it_makes(bw: Basware) -> None:
+    bw.sandbox.add_invoice(make_invoice("INV-1", "S100", "Acme", []))
+    bw.sandbox.purchase_orders.add(make_purchase_order("PO-1", "S100", "Acme", []))
+    assert list(bw.client.list_exported_purchase_orders())
+    assert list(bw.client.list_accounting_documents())
+    assert {"exportedPurchaseOrders.read", "exportedPurchaseOrders.write", "accountingDocuments.write"} <= set(
+        required_scopes()
+    )
+    assert bw.client.missing_scopes() == []
+
+
+def test_missing_scopes_names_what_basware_did_not_grant() -> None:
+    with running_basware() as bw:
+        granted = set(required_scopes()) - {"exportedPurchaseOrders.read", "exportedPurchaseOrders.write"}
+        bw.sandbox.register_client(CLIENT_ID, CLIENT_SECRET, scopes=granted)
+        with pytest.raises(FatalAPIError) as refused:
+            list(bw.client.list_exported_purchase_orders())
+        assert refused.value.status == 403
+        assert "lacks scope exportedPurchaseOrders.read" in str(refused.value)
+        assert bw.client.missing_scopes() == ["exportedPurchaseOrders.read", "exportedPurchaseOrders.write"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "scope"),
+    [
+        ("GET", "/v1/accountingDocuments", "accountingDocuments.read"),
+        ("POST", "/v1/accountingDocuments/a%2Fb/transferResponses", "accountingDocuments.write"),
+        ("GET", "/v1/exportedPurchaseOrders/PO-1?x=1", "exportedPurchaseOrders.read"),
+        ("DELETE", "/v1/accountingDocuments", "accountingDocuments.delete"),
+    ],
+)
+def test_scope_of_a_call(method: str, path: str, scope: str) -> None:
+    assert scope_of(method, path) == scope

@@ -9,11 +9,19 @@ import pytest
 import requests
 
 from connector import jsonutil
+from connector.basware.auth import ClientCredentialsAuth
 from connector.basware.schemas import load_notification
 from connector.basware.signature import sign, verify
 from connector.errors import SignatureError
 from connector.sandbox.basware import SandboxError
-from tests.contract.basware_fixtures import Basware, add_invoices, running_basware, webhook_receiver
+from tests.contract.basware_fixtures import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Basware,
+    add_invoices,
+    running_basware,
+    webhook_receiver,
+)
 
 SECRET = "per-tenant-webhook-secret"
 
@@ -78,7 +86,8 @@ def test_notify_raw_sends_exact_bytes(bw: Basware) -> None:
 
 
 def test_subscribing_over_http(bw: Basware) -> None:
-    token = bw.client.auth.token()
+    # The connector itself never subscribes (an operator does, once), so its own token lacks the scope.
+    token = ClientCredentialsAuth(bw.server.url, CLIENT_ID, CLIENT_SECRET, scope="subscriptions.write").token()
     headers = {"Authorization": f"Bearer {token}", "X-BW-REQUEST-ID": str(uuid.uuid4())}
     with webhook_receiver() as receiver, requests.Session() as session:
         body = [

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from connector.basware.scopes import required_scopes
 from connector.cli import main
 from connector.store import inbox
 from connector.sync import grants
@@ -107,6 +108,21 @@ def test_ping_fails_when_a_system_refuses_the_credentials(
     out = capsys.readouterr().out
     assert "basware: FAILED" in out and "exact:   FAILED" in out  # no consent yet either
     assert "not-the-secret" not in out
+
+
+def test_ping_names_the_basware_scope_the_client_was_not_granted(
+    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("scoped", sandboxes) == 0
+    without_orders = set(required_scopes()) - {"exportedPurchaseOrders.read"}
+    sandboxes.basware.register_client("basware-scoped", BASWARE_SECRET, scopes=without_orders)
+
+    assert main(["ping", "scoped"]) == 1
+
+    out = capsys.readouterr().out
+    assert "basware: FAILED" in out
+    assert "lacks scope(s) exportedPurchaseOrders.read" in out
+    assert BASWARE_SECRET not in out
 
 
 def test_records_list_json_has_the_documented_fields(
