@@ -16,11 +16,13 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import requests
+from oauthlib.oauth2 import BackendApplicationClient
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from connector import jsonutil
 from connector.basware.scopes import requested_scope
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
+from connector.transport import redirect_refused
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,8 @@ class ClientCredentialsAuth(AuthBase):
     def _token_payload(self) -> dict[str, Any]:
         """A new token response as a dict; errors classified, never naming a credential."""
         response = self._post_token_request()
+        if response.is_redirect:
+            raise redirect_refused(response, SYSTEM)
         if response.status_code != 200:
             raise _token_error(response)
         try:
@@ -163,14 +167,21 @@ class ClientCredentialsAuth(AuthBase):
         return payload
 
     def _post_token_request(self) -> requests.Response:
-        data = {"grant_type": "client_credentials", "scope": self.scope}
-        headers = {"Accept": "application/json", "X-BW-REQUEST-ID": str(uuid.uuid4())}
+        # oauthlib writes the form; the client id and secret go as HTTP Basic credentials, as Basware asks.
+        data = BackendApplicationClient(self.client_id).prepare_request_body(scope=self.scope, include_client_id=False)
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-BW-REQUEST-ID": str(uuid.uuid4()),
+        }
         basic = HTTPBasicAuth(self.client_id, self._client_secret)
+        # No redirect: a 307 would replay the credentials to wherever it points.
+        options: dict[str, Any] = {"timeout": self.timeout, "allow_redirects": False}
         try:
             if self._session is not None:
-                return self._session.post(self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout)
+                return self._session.post(self.token_url, data=data, headers=headers, auth=basic, **options)
             with requests.Session() as session:
-                return session.post(self.token_url, data=data, headers=headers, auth=basic, timeout=self.timeout)
+                return session.post(self.token_url, data=data, headers=headers, auth=basic, **options)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetriableAPIError(f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM) from None
         except requests.RequestException as exc:

@@ -24,6 +24,7 @@ from connector import jsonutil
 from connector.basware.auth import DEFAULT_RETRY_AFTER, SYSTEM, ClientCredentialsAuth
 from connector.basware.scopes import Endpoint, endpoint, scope_of
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
+from connector.transport import is_loopback, redirect_refused, require_secure
 
 REQUEST_ID_HEADER = "X-BW-REQUEST-ID"
 CONTINUATION_HEADER = "x-amz-meta-continuationtoken"
@@ -73,6 +74,7 @@ class BaswareClient:
         auth: ClientCredentialsAuth | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        require_secure(self.base_url)  # credentials never go over clear-text networks
         self._owns_session = session is None
         self.session = session or requests.Session()
         self.timeout = timeout
@@ -240,6 +242,8 @@ class BaswareClient:
             chain.append(response)
             response.close()
             location = urljoin(response.url, response.headers["Location"])
+            if not may_follow(self.base_url, location):
+                raise redirect_refused(response, SYSTEM)
             headers = {"Accept": "application/json", REQUEST_ID_HEADER: str(uuid.uuid4())}
             response = self._call("GET", location, headers=headers, auth=_NoAuthorization(), allow_redirects=False)
         response.history = chain
@@ -292,6 +296,12 @@ class BaswareClient:
         path = ACKNOWLEDGE_ORDER.path(external_code=external_code)
         response = self._request(ACKNOWLEDGE_ORDER, path, allowed={405})
         return response.status_code != 405
+
+
+def may_follow(origin: str, target: str) -> bool:
+    """Whether to follow a Basware redirect: to https, or from a loopback sandbox to loopback."""
+    scheme = urlsplit(target).scheme.lower()
+    return scheme == "https" or (scheme == "http" and is_loopback(origin) and is_loopback(target))
 
 
 def _api_error(response: requests.Response) -> APIError:

@@ -11,9 +11,9 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlencode
 
 import requests
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 
 from connector.errors import (
     FatalAPIError,
@@ -24,6 +24,7 @@ from connector.errors import (
 )
 from connector.exact.tokens import MIN_REFRESH_AGE, REFRESH_MARGIN, ExactTokens, TokenStore
 from connector.jsonutil import loads
+from connector.transport import allow_oauthlib_transport, redirect_refused
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class ExactOAuth:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        allow_oauthlib_transport(self.base_url)  # https, or http to a loopback sandbox; else ConfigurationError
+        self._oauth = WebApplicationClient(client_id)
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
@@ -72,24 +75,25 @@ class ExactOAuth:
 
     def authorization_url(self, state: str, *, force_login: bool = False) -> str:
         """Where to send the user's browser to consent; Exact redirects back with `code` and `state`."""
-        query = {
-            "client_id": self.client_id,
-            "redirect_uri": self.redirect_uri,
-            "response_type": "code",
-            "state": state,
-        }
-        if force_login:
-            query["force_login"] = "1"
-        return f"{self.base_url}/api/oauth2/auth?{urlencode(query)}"
+        extra = {"force_login": "1"} if force_login else {}
+        url: str = self._oauth.prepare_request_uri(
+            f"{self.base_url}/api/oauth2/auth", redirect_uri=self.redirect_uri, state=state, **extra
+        )
+        return url
 
     def exchange_code(self, code: str) -> ExactTokens:
         """Trade a single-use authorization code for the first tokens of a grant."""
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
-        return self._token_request(form, refreshing=False)
+        body = self._oauth.prepare_request_body(
+            code=code, redirect_uri=self.redirect_uri, client_secret=self._client_secret
+        )
+        return self._token_request(body, refreshing=False)
 
     def refresh(self, refresh_token: str) -> ExactTokens:
         """Trade the current refresh token for new tokens; the old refresh token dies at once."""
-        return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token}, refreshing=True)
+        body = self._oauth.prepare_refresh_body(
+            refresh_token=refresh_token, client_id=self.client_id, client_secret=self._client_secret
+        )
+        return self._token_request(body, refreshing=True)
 
     def close(self) -> None:
         """Close the HTTP session if this object created it."""
@@ -102,16 +106,19 @@ class ExactOAuth:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _token_request(self, form: dict[str, str], *, refreshing: bool) -> ExactTokens:
-        form = {**form, "client_id": self.client_id, "client_secret": self._client_secret}
+    def _token_request(self, form: str, *, refreshing: bool) -> ExactTokens:
+        """POST a prepared form to the token endpoint; never to another host (a redirect is refused)."""
+        headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
         try:
             response = self._session.post(
-                self.token_url, data=form, headers={"Accept": "application/json"}, timeout=self._timeout
+                self.token_url, data=form, headers=headers, timeout=self._timeout, allow_redirects=False
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise RetriableAPIError(f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM) from None
+        if response.is_redirect:
+            raise redirect_refused(response, SYSTEM)
         body = _json_or_none(response)
-        tokens = self._tokens_from(body)
+        tokens = self._tokens_from(response) if isinstance(body, dict) and body.get("refresh_token") else None
         if tokens is not None:
             # Whatever carries tokens is kept, even a 429: Exact rotated the grant regardless.
             if response.status_code != 200:
@@ -119,14 +126,17 @@ class ExactOAuth:
             return tokens
         raise _token_error(response, body, refreshing=refreshing)
 
-    def _tokens_from(self, body: Any) -> ExactTokens | None:
-        if not isinstance(body, dict) or not body.get("access_token") or not body.get("refresh_token"):
+    def _tokens_from(self, response: requests.Response) -> ExactTokens | None:
+        """The tokens of a response, parsed and checked by oauthlib; None when it carries none."""
+        try:
+            token = self._oauth.parse_request_body_response(response.text)
+        except (OAuth2Error, ValueError):
             return None
         now = self._clock()
-        lifetime = int(str(body.get("expires_in", "600")).strip() or "600")  # Exact sends a string
+        lifetime = int(str(token.get("expires_in", "600")).strip() or "600")  # Exact sends a string
         return ExactTokens(
-            access_token=str(body["access_token"]),
-            refresh_token=str(body["refresh_token"]),
+            access_token=str(token["access_token"]),
+            refresh_token=str(token["refresh_token"]),
             issued_at=now,
             expires_at=now + lifetime,
         )

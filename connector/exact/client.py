@@ -19,6 +19,7 @@ from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIE
 from connector.exact import odata
 from connector.exact.auth import SYSTEM, TokenManager
 from connector.jsonutil import dumps, loads
+from connector.transport import redirect_refused, require_secure
 
 ENTRIES = "purchaseentry/PurchaseEntries"
 ACCOUNT_SELECT = (
@@ -81,6 +82,7 @@ class ExactClient:
         before_call: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        require_secure(self.base_url)  # credentials never go over clear-text networks
         self._tokens = tokens
         self._division = division
         self._owns_session = session is None
@@ -257,12 +259,17 @@ class ExactClient:
         }
         data = dumps(body) if body is not None else None
         try:
-            return self._session.request(method, url, headers=headers, data=data, timeout=self._timeout)
+            response = self._session.request(
+                method, url, headers=headers, data=data, timeout=self._timeout, allow_redirects=False
+            )
         except requests.Timeout:
             raise RetriableAPIError(f"{method} {_path(url)} timed out", system=SYSTEM) from None
         except requests.RequestException as exc:
             message = f"{method} {_path(url)} failed: {type(exc).__name__}"
             raise RetriableAPIError(message, system=SYSTEM) from None
+        if response.is_redirect:  # the bearer token and the body stay on our Exact host
+            raise redirect_refused(response, SYSTEM)
+        return response
 
     def _note_rate_limit(self, headers: Mapping[str, str]) -> None:
         if "X-RateLimit-Limit" in headers or "X-RateLimit-Minutely-Limit" in headers:
