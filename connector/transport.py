@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
+import threading
+import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -65,3 +69,42 @@ def redirect_refused(response: requests.Response, system: str) -> FatalAPIError:
         system=system,
         status=response.status_code,
     )
+
+
+def send(session: requests.Session, method: str, url: str, *, deadline: float, **kwargs: Any) -> requests.Response:
+    """One HTTP exchange that ends within `deadline` seconds, or raises `requests.Timeout`.
+
+    `requests` timeouts bound each socket read, so a server that keeps sending a byte now and then can hold a
+    worker for ever. Waiting for the headers is bounded by the read timeout (never above the deadline); the
+    body is read under a timer that shuts the socket when the deadline passes.
+    """
+    started = time.monotonic()
+    connect = min(10.0, deadline)
+    response = session.request(method, url, timeout=(connect, deadline), stream=True, **kwargs)
+    remaining = deadline - (time.monotonic() - started)
+    timer = threading.Timer(max(remaining, 0.0), _shut, args=(response,))
+    timer.daemon = True
+    timer.start()
+    try:
+        _ = response.content  # read it all now, under the timer
+    except (requests.RequestException, OSError) as exc:
+        response.close()
+        if time.monotonic() - started >= deadline:
+            raise requests.Timeout(f"no complete answer within {deadline:.0f} s") from None
+        raise requests.ConnectionError(str(exc)) from None
+    finally:
+        timer.cancel()
+    if time.monotonic() - started > deadline:
+        raise requests.Timeout(f"no complete answer within {deadline:.0f} s")
+    return response
+
+
+def _shut(response: requests.Response) -> None:
+    """Unblock a read stuck on a slow server by shutting its socket (from the timer thread)."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

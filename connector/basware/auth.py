@@ -22,7 +22,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from connector import jsonutil
 from connector.basware.scopes import requested_scope
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
-from connector.transport import redirect_refused
+from connector.transport import redirect_refused, send
 
 log = logging.getLogger(__name__)
 
@@ -176,12 +176,12 @@ class ClientCredentialsAuth(AuthBase):
         }
         basic = HTTPBasicAuth(self.client_id, self._client_secret)
         # No redirect: a 307 would replay the credentials to wherever it points.
-        options: dict[str, Any] = {"timeout": self.timeout, "allow_redirects": False}
+        options: dict[str, Any] = {"deadline": self.timeout, "allow_redirects": False}
         try:
             if self._session is not None:
-                return self._session.post(self.token_url, data=data, headers=headers, auth=basic, **options)
+                return send(self._session, "POST", self.token_url, data=data, headers=headers, auth=basic, **options)
             with requests.Session() as session:
-                return session.post(self.token_url, data=data, headers=headers, auth=basic, **options)
+                return send(session, "POST", self.token_url, data=data, headers=headers, auth=basic, **options)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetriableAPIError(f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM) from None
         except requests.RequestException as exc:

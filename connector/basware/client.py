@@ -24,7 +24,7 @@ from connector import jsonutil
 from connector.basware.auth import DEFAULT_RETRY_AFTER, SYSTEM, ClientCredentialsAuth
 from connector.basware.scopes import Endpoint, endpoint, scope_of
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
-from connector.transport import is_loopback, redirect_refused, require_secure
+from connector.transport import is_loopback, redirect_refused, require_secure, send
 
 REQUEST_ID_HEADER = "X-BW-REQUEST-ID"
 CONTINUATION_HEADER = "x-amz-meta-continuationtoken"
@@ -252,7 +252,7 @@ class BaswareClient:
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """The one place `requests` is called; its exceptions become connector errors here."""
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return send(self.session, method, url, deadline=self.timeout, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             request_id = (kwargs.get("headers") or {}).get(REQUEST_ID_HEADER)
             raise RetriableAPIError(

@@ -24,7 +24,7 @@ from connector.errors import (
 )
 from connector.exact.tokens import MIN_REFRESH_AGE, REFRESH_MARGIN, ExactTokens, TokenStore
 from connector.jsonutil import loads
-from connector.transport import allow_oauthlib_transport, redirect_refused
+from connector.transport import allow_oauthlib_transport, redirect_refused, send
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ _DEAD_GRANT_ERRORS = {"unauthorized_client", "invalid_request", "invalid_grant"}
 # Exact allows 200 token calls a day per app and user; past this many something refreshes too often.
 TOKEN_CALL_WARNING = 150
 SAVE_ATTEMPTS = 3
+# A token call ends within this, whatever the server does: well inside the refresh lease
+# (connector.store.tokens.REFRESH_LEASE), so no second process takes the lease while ours is still talking.
+REFRESH_DEADLINE = 60.0
 
 
 class TooEarlyToRefresh(FatalAPIError):
@@ -110,8 +113,14 @@ class ExactOAuth:
         """POST a prepared form to the token endpoint; never to another host (a redirect is refused)."""
         headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
         try:
-            response = self._session.post(
-                self.token_url, data=form, headers=headers, timeout=self._timeout, allow_redirects=False
+            response = send(
+                self._session,
+                "POST",
+                self.token_url,
+                deadline=min(self._timeout, REFRESH_DEADLINE),
+                data=form,
+                headers=headers,
+                allow_redirects=False,
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise RetriableAPIError(f"token endpoint unreachable ({type(exc).__name__})", system=SYSTEM) from None
@@ -242,6 +251,11 @@ class TokenManager:
             # Exact says the current access token is still good: use what is stored.
             return self._store.load() or tokens
         except ReauthRequired as exc:
+            current = self._store.load()
+            if current is not None and current.refresh_token != tokens.refresh_token:
+                # Another process refreshed while our call was slow (our lease had run out): the grant lives.
+                log.warning("Exact refused a refresh token another process had already rotated; using theirs")
+                return current
             self._store.mark_dead(str(exc))
             raise
         self._save(fresh)  # persist before use: the old refresh token is already dead

@@ -19,7 +19,7 @@ from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIE
 from connector.exact import odata
 from connector.exact.auth import SYSTEM, TokenManager
 from connector.jsonutil import dumps, loads
-from connector.transport import redirect_refused, require_secure
+from connector.transport import redirect_refused, require_secure, send
 
 ENTRIES = "purchaseentry/PurchaseEntries"
 ACCOUNT_SELECT = (
@@ -259,8 +259,8 @@ class ExactClient:
         }
         data = dumps(body) if body is not None else None
         try:
-            response = self._session.request(
-                method, url, headers=headers, data=data, timeout=self._timeout, allow_redirects=False
+            response = send(
+                self._session, method, url, deadline=self._timeout, headers=headers, data=data, allow_redirects=False
             )
         except requests.Timeout:
             raise RetriableAPIError(f"{method} {_path(url)} timed out", system=SYSTEM) from None

@@ -20,28 +20,48 @@ from connector.store.db import Database, locks
 
 
 def new_owner() -> str:
-    """A name for the lease holder that says which process took it."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+    """A unique name for the lease holder that says which process, in which pid namespace and boot, took it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}:{_process_identity()}"
 
 
 def is_dead_owner(owner: str | None) -> bool:
-    """True only when the holder provably died: it ran on this host and its process is gone.
+    """True only when the holder provably died: same host, boot and pid namespace, and its process is gone.
 
-    A holder on another host (another container) is never judged dead: its lease simply expires.
+    Two containers can share a hostname and reuse each other's pids, so a pid means something only inside its
+    own pid namespace; a recycled pid is told apart by the process start time. Anything we cannot prove
+    (another host or namespace, no /proc) is never judged dead: its lease simply expires.
     """
     if not owner:
         return False
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    parts = owner.split(":")
+    if len(parts) != 5 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return False
+    namespace, _, started = parts[4].rpartition("/")
+    mine = _process_identity().rpartition("/")[0]
+    if not namespace or namespace == "unknown" or namespace != mine:
+        return False
+    return _start_time(int(parts[1])) != started
+
+
+def _process_identity() -> str:
+    """boot id, pid namespace and this process's start time, or "unknown" where /proc cannot say."""
     try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, owned by someone else
-        return False
-    return False
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            boot_id = boot.read().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return "unknown"
+    return f"{boot_id}-{namespace}/{_start_time(os.getpid())}"
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[19] if len(fields) > 19 else None
 
 
 def try_acquire(db: Database, name: str, owner: str, ttl: float, now: float | None = None) -> bool:

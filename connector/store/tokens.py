@@ -15,6 +15,10 @@ from connector.store import audit
 from connector.store.db import Database, exact_tokens, tenants
 from connector.store.locks import lease
 
+# The refresh lease outlives a refresh's total deadline (connector.exact.auth.REFRESH_DEADLINE), so a slow
+# token call ends, one way or the other, while its process still holds the lease.
+REFRESH_LEASE = 90.0
+
 log = logging.getLogger(__name__)
 
 
@@ -101,7 +105,7 @@ class DbTokenStore:
     @contextmanager
     def lock(self) -> Iterator[None]:
         # The token endpoint answers in well under a minute; the lease outlives any sane refresh.
-        with lease(self.db, f"exact-token:{self.tenant_id}", ttl=90, wait=120):
+        with lease(self.db, f"exact-token:{self.tenant_id}", ttl=REFRESH_LEASE, wait=120):
             yield
 
     def mark_dead(self, reason: str) -> None:
@@ -151,7 +155,7 @@ def reencrypt_tokens(db: Database, box: SecretBox) -> int:
         tenant_ids = [row.tenant_id for row in conn.execute(sa.select(exact_tokens.c.tenant_id))]
     count = 0
     for tenant_id in tenant_ids:
-        with lease(db, f"exact-token:{tenant_id}", ttl=90, wait=120), db.begin() as conn:
+        with lease(db, f"exact-token:{tenant_id}", ttl=REFRESH_LEASE, wait=120), db.begin() as conn:
             row = conn.execute(sa.select(exact_tokens).where(exact_tokens.c.tenant_id == tenant_id)).first()
             if row is None:
                 continue

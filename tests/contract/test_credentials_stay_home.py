@@ -3,6 +3,7 @@ https (or, for the local sandbox, to loopback from a loopback origin)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask, Response, request
 
-from connector.errors import APIError
+from connector.basware.client import BaswareClient, may_follow
+from connector.errors import APIError, RetriableAPIError
 from connector.exact.auth import ExactOAuth, TokenManager
 from connector.exact.client import ExactClient
 from connector.exact.tokens import ExactTokens, MemoryTokenStore
@@ -83,6 +85,45 @@ def test_an_exact_api_call_follows_no_redirect() -> None:
     ],
 )
 def test_basware_redirects_are_followed_only_to_https(origin: str, target: str, allowed: bool) -> None:
-    from connector.basware.client import may_follow
 
     assert may_follow(origin, target) is allowed
+
+
+DRIPPED_ME = b'{"d": {"results": [{"CurrentDivision": 1, "Division": 1}]}}'
+
+
+@contextmanager
+def dripping() -> Iterator[str]:
+    """A server that answers at once, then sends its body a byte at a time, each well inside a read timeout."""
+    app = Flask("drip")
+
+    def drip(body: bytes) -> Iterator[bytes]:
+        for index in range(len(body)):
+            time.sleep(0.15)
+            yield body[index : index + 1]
+
+    @app.post("/v1/tokens")
+    def token() -> Response:
+        return Response('{"access_token": "t", "expires_in": 3600, "token_type": "Bearer"}', 200)
+
+    @app.get("/<path:path>")
+    def slow(path: str) -> Response:
+        return Response(drip(DRIPPED_ME), 200, {"Content-Type": "application/json"})
+
+    with ServerThread(app) as server:
+        yield server.url
+
+
+def test_an_exact_call_that_never_finishes_is_cut_at_its_deadline() -> None:
+    with dripping() as url:
+        oauth = ExactOAuth(url, "client", SECRET, "https://connector.example/cb")
+        tokens = ExactTokens(access_token="a", refresh_token=REFRESH, issued_at=0, expires_at=9e12)
+        client = ExactClient(url, TokenManager(oauth, MemoryTokenStore(tokens)), division=1, timeout=1)
+        with pytest.raises(RetriableAPIError, match="timed out"):
+            client.current_division()
+
+
+def test_a_basware_call_that_never_finishes_is_cut_at_its_deadline() -> None:
+    with dripping() as url, BaswareClient(url, "client", "secret", timeout=1) as client:
+        with pytest.raises(RetriableAPIError, match="Timeout"):
+            client.get_vendor("S100")

@@ -100,3 +100,30 @@ def test_force_refresh_only_replaces_the_stale_token() -> None:
     assert oauth.sent == []
     assert tm.force_refresh("access-2") == "access-3"
     assert oauth.sent == ["refresh-2"] and store.tokens == tokens(3, issued_at=1200)
+
+
+class _RotatedMeanwhile(ScriptedOAuth):
+    """Another process refreshed and saved while our call was slow (our lease ran out); Exact then refuses ours."""
+
+    def __init__(self, store: MemoryTokenStore, newer: ExactTokens) -> None:
+        super().__init__(ReauthRequired("Old refresh token used.", system="exact", status=401))
+        self.store, self.newer = store, newer
+
+    def refresh(self, refresh_token: str) -> ExactTokens:
+        self.store.save(self.newer)
+        return super().refresh(refresh_token)
+
+
+def test_a_grant_refreshed_elsewhere_during_our_call_is_not_declared_dead() -> None:
+    store = MemoryTokenStore(tokens(1))
+    manager = TokenManager(_RotatedMeanwhile(store, tokens(2, issued_at=1590)), store, clock=lambda: 1590.0)
+
+    assert manager.access_token() == "access-2"
+    assert store.dead_reason is None
+
+
+def test_every_refresh_has_a_total_deadline_shorter_than_its_lease() -> None:
+    from connector.exact.auth import REFRESH_DEADLINE
+    from connector.store.tokens import REFRESH_LEASE
+
+    assert REFRESH_DEADLINE < REFRESH_LEASE
