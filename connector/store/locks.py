@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,10 +17,14 @@ import sqlalchemy as sa
 from connector.errors import StorageUnavailable
 from connector.store.db import Database, locks
 
+HOST_CHARS = 24
+
 
 def new_owner() -> str:
     """A unique name for the lease holder that says which process, in which pid namespace and boot, took it."""
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}:{_process_identity()}"
+    # The hostname is only for people reading the table (cut to fit the 80-character column); the boot id and
+    # the pid namespace are what identify the machine and container.
+    return f"{socket.gethostname()[:HOST_CHARS]}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{_process_identity()}"
 
 
 def is_dead_owner(owner: str | None) -> bool:
@@ -34,9 +37,9 @@ def is_dead_owner(owner: str | None) -> bool:
     if not owner:
         return False
     parts = owner.split(":")
-    if len(parts) != 5 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+    if len(parts) != 4 or parts[0] != socket.gethostname()[:HOST_CHARS] or not parts[1].isdigit():
         return False
-    namespace, _, started = parts[4].rpartition("/")
+    namespace, _, started = parts[3].rpartition("/")
     mine = _process_identity().rpartition("/")[0]
     if not namespace or namespace == "unknown" or namespace != mine:
         return False
@@ -51,7 +54,7 @@ def _process_identity() -> str:
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
         return "unknown"
-    return f"{boot_id}-{namespace}/{_start_time(os.getpid())}"
+    return f"{boot_id[:8]}.{namespace}/{_start_time(os.getpid())}"
 
 
 def _start_time(pid: int) -> str | None:

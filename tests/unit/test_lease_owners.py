@@ -23,17 +23,21 @@ def test_a_holder_whose_process_ended_in_our_namespace_is_dead() -> None:
 
 def test_a_holder_in_another_pid_namespace_with_our_hostname_is_never_judged_dead() -> None:
     # Two containers with one hostname: the pid means nothing here, whatever process has it in ours.
-    host, pid, thread, nonce, identity = _owner_of_a_finished_process().split(":")
+    host, pid, nonce, identity = _owner_of_a_finished_process().split(":")
     started = identity.rpartition("/")[2]
-    other = ":".join([host, pid, thread, nonce, f"another-boot-4026599999/{started}"])
+    other = ":".join([host, pid, nonce, f"0ther000.4026599999/{started}"])
     assert not is_dead_owner(other)
 
 
 def test_a_recycled_pid_does_not_keep_a_dead_holder_alive() -> None:
-    host, pid, thread, nonce, identity = new_owner().split(":")
+    host, pid, nonce, identity = new_owner().split(":")
     namespace = identity.rpartition("/")[0]
-    earlier_process_with_our_pid = ":".join([host, pid, thread, nonce, f"{namespace}/1"])
+    earlier_process_with_our_pid = ":".join([host, pid, nonce, f"{namespace}/1"])
     assert is_dead_owner(earlier_process_with_our_pid)
+
+
+def test_an_owner_fits_the_lease_columns() -> None:
+    assert len(new_owner()) <= 80
 
 
 def test_a_holder_named_the_old_way_only_expires() -> None:
