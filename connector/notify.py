@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 import requests
 
 from connector.config import Settings
+from connector.transport import is_loopback
 
 log = logging.getLogger(__name__)
 TIMEOUT = 10.0
@@ -94,11 +96,18 @@ class Notifier:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT) as smtp:
             smtp.ehlo()
             if smtp.has_extn("starttls"):
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())  # verified: certificate and host name
                 smtp.ehlo()
+            elif requires_tls(settings.smtp_host, has_password=bool(settings.smtp_user)):
+                raise NotificationError(f"{settings.smtp_host} offers no TLS (STARTTLS); nothing sent")
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
             smtp.send_message(message)
+
+
+def requires_tls(host: str, *, has_password: bool) -> bool:
+    """TLS is required for any login, and for any server off this machine (a local relay may go without)."""
+    return has_password or not is_loopback(f"smtp://{host}")
 
 
 class NotificationError(Exception):
