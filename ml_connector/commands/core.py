@@ -1,4 +1,7 @@
-"""The CLI's commands: each takes the parsed arguments and returns an exit code."""
+"""CLI commands for setting up and running: db, tenant, ping, health, receiver, demo, sandbox.
+
+Every command takes the parsed arguments and the command's `Context` (its Services), and returns an exit code.
+"""
 
 from __future__ import annotations
 

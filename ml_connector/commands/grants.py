@@ -8,6 +8,7 @@ from typing import Any
 
 from connector.crypto import generate_key
 from connector.store import basware_tokens, records, tenants, tokens
+from connector.sync.services import Services
 from connector.views import when
 from ml_connector.context import Context, print_table
 
@@ -37,7 +38,7 @@ def exact_authorize(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _waiting(svc: Any, tenant_id: int) -> int:
+def _waiting(svc: Services, tenant_id: int) -> int:
     return len(records.list_records(svc.db, tenant_id=tenant_id, status="waiting_for_reauth"))
 
 
