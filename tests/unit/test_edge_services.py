@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,7 +35,9 @@ def test_a_worker_process_keeps_its_services_and_a_forked_child_builds_its_own(s
     assert worker_context.services() is parent  # one per process: clients and their caches are reused
 
     read, write = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():  # Python 3.12 warns on fork with threads; the child only answers and exits
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: a new process, as Celery's prefork pool makes them
         child = worker_context.services()
         os.write(write, b"own" if child is not parent and child.db is not parent.db else b"shared")
