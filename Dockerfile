@@ -5,6 +5,7 @@ COPY pyproject.toml README.md celeryconfig.py ./
 COPY connector ./connector
 COPY workers ./workers
 COPY webhook_receiver ./webhook_receiver
+COPY ml_connector ./ml_connector
 RUN pip install --no-cache-dir . && mkdir -p /data && useradd --create-home connector && chown connector /data
 USER connector
 EXPOSE 8000 5555

@@ -23,11 +23,11 @@ from pathlib import Path
 import psycopg2
 
 from connector.crypto import generate_key
-from connector.demo import Started, prepare, start_celery, wait_settled
 from connector.sandbox.basware import BaswareSandbox, make_invoice
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
-from connector.sync.services import reset_services, services
+from connector.wiring import build_services
+from ml_connector.demo import Started, prepare, start_celery, wait_settled
 
 SUPPLIERS = [("1001", "Acme Supplies BV"), ("1002", "Globex Office Supplies"), ("1003", "Initech Logistics")]
 
@@ -93,8 +93,7 @@ def main() -> int:
     for key in [k for k in os.environ if k.startswith(("CONNECTOR_", "CELERY_"))]:
         del os.environ[key]
     os.environ.update({k: v for k, v in env.items() if k.startswith(("CONNECTOR_", "CELERY_"))})
-    reset_services()
-    svc = services()
+    svc = build_services()  # after the environment above: the benchmark's own database and key
     svc.db.upgrade()
     exact, basware = ExactSandbox(minute_limit=100000, day_limit=1000000), BaswareSandbox()
     running = Started([ServerThread(exact.app).start(), ServerThread(basware.app).start()], [])

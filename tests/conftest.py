@@ -15,6 +15,7 @@ import redis
 from connector.config import Settings, load_settings
 from connector.crypto import generate_key
 from connector.sync.services import Services
+from connector.wiring import build_services
 
 # Anything that reads settings at import time (celeryconfig) must not write into the work tree.
 os.environ.setdefault("CONNECTOR_DATA_DIR", tempfile.mkdtemp(prefix="mlc-tests-"))
@@ -82,7 +83,7 @@ def make_settings(data_dir: Path, database_url: str, secret_key: str, broker_url
 @pytest.fixture(scope="session")
 def pg_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services on the session's PostgreSQL database, schema upgraded."""
-    svc = Services(make_settings(tmp_path_factory.mktemp("pg-data"), pg_url, secret_key))
+    svc = build_services(make_settings(tmp_path_factory.mktemp("pg-data"), pg_url, secret_key))
     svc.db.upgrade()
     yield svc
     svc.close()
@@ -91,7 +92,7 @@ def pg_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def sqlite_services(tmp_path: Path, secret_key: str) -> Iterator[Services]:
     """Services on the embedded default: SQLite in a temporary data folder."""
-    svc = Services(make_settings(tmp_path, f"sqlite:///{tmp_path / 'connector.db'}", secret_key))
+    svc = build_services(make_settings(tmp_path, f"sqlite:///{tmp_path / 'connector.db'}", secret_key))
     svc.db.upgrade()
     yield svc
     svc.close()

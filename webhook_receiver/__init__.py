@@ -7,14 +7,16 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from connector.sync.services import Services, services
+from connector.sync.services import Services
+from connector.wiring import build_services
 from webhook_receiver import dashboard, health, webhooks
 
 
 def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:
-    """The Flask app; `svc` and `enqueue` default to the process's services and the Celery chain."""
+    """The Flask app; without `svc` it builds its own Services from the environment, without `enqueue` it
+    publishes the Celery chain. Gunicorn calls this in each worker process, so no pool crosses a fork."""
     app = Flask(__name__)
-    app.extensions["connector"] = svc or services()
+    app.extensions["connector"] = svc or build_services()
     if enqueue is None:
         from workers.tasks import start_chain
 

@@ -5,20 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init, worker_process_shutdown
 
 from connector.logcontext import install
+from workers.context import close, services
 
 app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
 app.config_from_object("celeryconfig")
 
 
 @worker_process_init.connect
-def _check_settings(**_kwargs: Any) -> None:
-    """Fail a worker process at start, with a clear message, when its settings or key are wrong."""
-    from connector.sync.services import services
-
+def _build_services(**_kwargs: Any) -> None:
+    """Build the process's Services at start: wrong settings or key fail it at once, with a clear message."""
     services()
+
+
+@worker_process_shutdown.connect
+def _close_services(**_kwargs: Any) -> None:
+    """Release the process's database pool."""
+    close()
 
 
 @after_setup_logger.connect

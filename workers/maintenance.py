@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from connector.store.locks import held_or_skip
 from connector.sync import grants, reminders
-from connector.sync.services import services
 from workers.app import app
+from workers.context import services
 
 
 @app.task(name="connector.refresh_exact_tokens")

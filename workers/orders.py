@@ -7,8 +7,8 @@ from celery import Task, chain
 from connector.store import records
 from connector.store.locks import held_or_skip
 from connector.sync import orders, polling, vendor_sync
-from connector.sync.services import services
 from workers.app import app
+from workers.context import services
 from workers.tasks import run_step, start_invoice_chain
 
 POLL_LEASE = 300.0

@@ -22,8 +22,9 @@ from connector.logcontext import log_context
 from connector.store import inbox, records
 from connector.store.locks import held_or_skip
 from connector.sync import invoices, outcomes, stalled
-from connector.sync.services import Services, services
+from connector.sync.services import Services
 from workers.app import app
+from workers.context import services
 from workers.retry import MAX_RETRIES, backoff, rate_limit_delay
 
 log = logging.getLogger(__name__)

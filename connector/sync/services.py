@@ -1,10 +1,14 @@
-"""Per-process access to settings, the database, the secret box and per-tenant API clients."""
+"""Settings, the database, the secret box and per-tenant API clients: what a step needs to reach the world.
+
+There is no process-wide instance: each edge (the CLI, a worker process, the receiver's app, the demo) builds its
+own with `connector.wiring.build_services`, after any fork, and closes it when it is done.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -27,12 +31,16 @@ from connector.sync.ratelimit import SharedRateLimit
 
 log = logging.getLogger(__name__)
 
+# Called with the Services, the tenant id and the reason when this process finds a tenant's grant dead.
+GrantDied = Callable[["Services", int, str], None]
+
 
 class Services:
     """What a step needs to reach the outside world; clients are built once per tenant and process."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, on_grant_dead: GrantDied | None = None) -> None:
         self.settings = settings or load_settings()
+        self.on_grant_dead = on_grant_dead
         ensure_data_dir(self.settings)
         self.db = Database(self.settings.database_url)
         self.box: SecretBox = load_secret_box(self.settings)
@@ -53,11 +61,11 @@ class Services:
         return ExactOAuth(base, tenant.exact_client_id, secret, tenant.exact_redirect_uri)
 
     def token_store(self, tenant: Tenant) -> DbTokenStore:
-        """The tenant's shared Exact token store; finding the grant dead tells the operator at once."""
-        from connector.sync.reminders import grant_died
-
-        tenant_id = tenant.id
-        return DbTokenStore(self.db, self.box, tenant_id, on_dead=lambda reason: grant_died(self, tenant_id, reason))
+        """The tenant's shared Exact token store; finding the grant dead calls `on_grant_dead` (tells the operator)."""
+        tenant_id, on_grant_dead = tenant.id, self.on_grant_dead
+        if on_grant_dead is None:
+            return DbTokenStore(self.db, self.box, tenant_id)
+        return DbTokenStore(self.db, self.box, tenant_id, on_dead=lambda reason: on_grant_dead(self, tenant_id, reason))
 
     def token_manager(self, tenant: Tenant) -> TokenManager:
         """Single-flight refreshes for the tenant, with the process's refresh timing."""
@@ -110,6 +118,7 @@ class Services:
             return self._basware[key]
 
     def close(self) -> None:
+        """Release the database pool."""
         self.db.dispose()
 
 
@@ -125,25 +134,3 @@ def check_secret_key(db: Database, box: SecretBox) -> None:
         return
     if sample is not None:
         box.decrypt(sample)  # raises ConfigurationError naming CONNECTOR_SECRET_KEY
-
-
-_services: Services | None = None
-_services_lock = threading.Lock()
-
-
-def services() -> Services:
-    """The process's Services, made on first use (after any fork, so no pool is shared across processes)."""
-    global _services
-    with _services_lock:
-        if _services is None:
-            _services = Services()
-        return _services
-
-
-def reset_services() -> None:
-    """Forget the process's Services (after a fork, or in tests that change the environment)."""
-    global _services
-    _services = None
-
-
-os.register_at_fork(after_in_child=reset_services)

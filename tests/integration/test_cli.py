@@ -13,27 +13,33 @@ import pytest
 import requests
 
 from connector.basware.scopes import required_scopes
-from connector.cli import main
 from connector.store import inbox
 from connector.sync import grants
-from connector.sync.services import reset_services, services
+from connector.sync.services import Services
+from connector.wiring import build_services
+from ml_connector.cli import main
 from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, secret_key: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def cli_env(tmp_path: Path, secret_key: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The CLI's environment: the embedded defaults in a fresh data folder."""
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CONNECTOR_SECRET_KEY", secret_key)
     monkeypatch.delenv("CONNECTOR_DATABASE_URL", raising=False)
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    reset_services()
     assert main(["db", "upgrade"]) == 0
-    yield tmp_path
-    services().close()
-    reset_services()
+    return tmp_path
+
+
+@pytest.fixture
+def shell_services(cli_env: Path) -> Iterator[Services]:
+    """Services built from the CLI's environment: the test looks at the database the commands use."""
+    svc = build_services()
+    yield svc
+    svc.close()
 
 
 def _add(name: str, sandboxes: Sandboxes, **overrides: str) -> int:
@@ -82,10 +88,10 @@ def test_an_unknown_region_is_refused_with_the_valid_ones(
 
 
 def test_authorize_with_a_pasted_code_then_ping_both_systems(
-    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+    shell_services: Services, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _add("beta", sandboxes) == 0
-    svc = services()
+    svc = shell_services
     url, state = grants.consent_url(svc, svc.tenant("beta"))
     with requests.get(url, allow_redirects=False, timeout=10) as consent:
         code = grants.code_from_callback(consent.headers["Location"], state)
@@ -126,10 +132,10 @@ def test_ping_names_the_basware_scope_the_client_was_not_granted(
 
 
 def test_records_list_json_has_the_documented_fields(
-    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+    shell_services: Services, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _add("delta", sandboxes) == 0
-    svc = services()
+    svc = shell_services
     inbox.record_notification(
         svc.db,
         tenant_id=svc.tenant("delta").id,
@@ -152,7 +158,7 @@ def test_the_demo_writes_the_clean_invoices_and_blocks_the_two_bad_ones(tmp_path
     env["CONNECTOR_DATA_DIR"] = str(tmp_path)
 
     result = subprocess.run(
-        [sys.executable, "-m", "connector.cli", "demo", "--invoices", "4"],
+        [sys.executable, "-m", "ml_connector.cli", "demo", "--invoices", "4"],
         env=env,
         capture_output=True,
         text=True,
@@ -166,10 +172,10 @@ def test_the_demo_writes_the_clean_invoices_and_blocks_the_two_bad_ones(tmp_path
 
 
 def test_resolve_refuses_a_record_that_was_not_blocked_on_a_later_version(
-    cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+    shell_services: Services, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _add("epsilon", sandboxes) == 0
-    svc = services()
+    svc = shell_services
     accepted = inbox.record_notification(
         svc.db,
         tenant_id=svc.tenant("epsilon").id,

@@ -25,7 +25,7 @@ import yaml
 
 from connector.sandbox.basware import make_invoice
 from connector.store import records
-from connector.sync.services import Services
+from connector.wiring import build_services
 from tests.conftest import _admin, make_settings
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, add_tenant, notification, signed_headers
@@ -212,7 +212,7 @@ def test_an_invoice_flows_through_the_compose_processes(
     sandboxes: Sandboxes,
     tmp_path: Path,
 ) -> None:
-    svc = Services(make_settings(tmp_path, compose_database, secret_key))
+    svc = build_services(make_settings(tmp_path, compose_database, secret_key))
     try:
         tenant = add_tenant(svc, sandboxes)
         number = f"INV-{uuid.uuid4().hex[:8]}"

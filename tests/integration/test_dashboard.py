@@ -17,6 +17,7 @@ from connector.store import audit, mappings, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync import outcomes
 from connector.sync.services import Services
+from connector.wiring import build_services
 from tests.conftest import make_settings
 from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes, add_tenant, consent
 from webhook_receiver import create_app
@@ -49,7 +50,7 @@ class Enqueued(list[int]):
 def admin_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services on the session database, with the dashboard's admin user configured."""
     settings = make_settings(tmp_path_factory.mktemp("dashboard"), pg_url, secret_key)
-    svc = Services(dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1]))
+    svc = build_services(dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1]))
     yield svc
     svc.close()
 

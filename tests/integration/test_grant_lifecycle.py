@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
-from connector import cli
 from connector.exact.auth import ExactOAuth
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
@@ -25,8 +24,8 @@ from connector.store import audit, records, state, tenants
 from connector.store.db import exact_tokens
 from connector.store.tenants import Tenant
 from connector.sync import grants, reminders
-from connector.sync.services import Services, reset_services
-from connector.sync.services import services as process_services
+from connector.sync.services import Services
+from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
 from tests.integration.test_invoice_end_to_end import _two_line_invoice
 from tests.support import EXACT_SECRET, Sandboxes, add_tenant, notification, signed_headers
@@ -169,17 +168,11 @@ def test_a_dead_grant_pauses_the_tenant_tells_the_operator_and_resumes_after_con
 
 
 @pytest.fixture
-def cli_env(
-    pg_url: str, secret_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, celery_app: Any
-) -> Iterator[None]:
-    """The operator's shell: the CLI builds its Services from these variables."""
+def cli_env(pg_url: str, secret_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, celery_app: Any) -> None:
+    """The operator's shell: each command builds its Services from these variables."""
     monkeypatch.setenv("CONNECTOR_DATABASE_URL", pg_url)
     monkeypatch.setenv("CONNECTOR_SECRET_KEY", secret_key)
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
-    reset_services()
-    yield
-    process_services().close()
-    reset_services()
 
 
 def listening_tenant(svc: Services, sandboxes: Sandboxes) -> Tenant:

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import requests
 
-from connector import cli
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.store import records
 from connector.store.records import Record
-from connector.sync.services import Services, reset_services, services
+from connector.sync.services import Services
+from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, notification, signed_headers
 
@@ -139,13 +139,12 @@ def run_cli(
     secret_key: str,
     celery_app: Any,
     tmp_path: Path,
-) -> Iterator[CliRunner]:
+) -> CliRunner:
     """`ml-connector ARGS` in this process, with CONNECTOR_* pointing at the test database and broker."""
     monkeypatch.setenv("CONNECTOR_DATABASE_URL", pg_url)
     monkeypatch.setenv("CONNECTOR_SECRET_KEY", secret_key)
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CELERY_BROKER_URL", redis_url)
-    reset_services()
 
     def run(*argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
@@ -153,6 +152,4 @@ def run_cli(
         out, err = capsys.readouterr()
         return code, out, err
 
-    yield run
-    services().close()
-    reset_services()
+    return run

@@ -16,6 +16,7 @@ from connector.sandbox.server import ServerThread
 from connector.store import inbox, records
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
+from connector.wiring import build_services
 from tests.conftest import make_settings
 from tests.support import WEBHOOK_SECRET, Sandboxes, add_tenant, notification, signed_headers
 from webhook_receiver import create_app
@@ -204,7 +205,7 @@ def test_when_the_broker_is_down_the_event_is_kept_for_the_sweeper(
 
 
 def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(tmp_path: Path, secret_key: str) -> None:
-    svc = Services(make_settings(tmp_path, "postgresql+psycopg2://postgres@127.0.0.1:1/none", secret_key))
+    svc = build_services(make_settings(tmp_path, "postgresql+psycopg2://postgres@127.0.0.1:1/none", secret_key))
     with ServerThread(create_app(svc, enqueue=Enqueued())) as server:
         body = notification("doc-8")
         response = _post(server.url, "any", body, signed_headers(body))

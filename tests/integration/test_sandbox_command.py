@@ -27,7 +27,7 @@ def test_the_sandbox_command_serves_exact_oauth_and_basware_tokens() -> None:
     command = [
         sys.executable,
         "-m",
-        "connector.cli",
+        "ml_connector.cli",
         "sandbox",
         "--exact-port",
         str(exact_port),

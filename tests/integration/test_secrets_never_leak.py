@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from connector import cli
 from connector.store import tenants
 from connector.store.basware_tokens import DbBaswareTokenStore
 from connector.store.db import audit_log, exact_tokens, inbox, records
-from connector.sync.services import Services, reset_services
-from connector.sync.services import services as process_services
+from connector.sync.services import Services
+from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
 from tests.integration.test_grant_lifecycle import kill_grant, post_invoice, reconsent
 from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes, add_tenant
@@ -55,14 +54,10 @@ def every_log_line() -> Iterator[Collector]:
 
 
 @pytest.fixture
-def cli_env(pg_url: str, secret_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def cli_env(pg_url: str, secret_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONNECTOR_DATABASE_URL", pg_url)
     monkeypatch.setenv("CONNECTOR_SECRET_KEY", secret_key)
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
-    reset_services()
-    yield
-    process_services().close()
-    reset_services()
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from connector.sandbox.basware import make_invoice
 from connector.sandbox.server import ServerThread
 from connector.store import inbox, records
 from connector.store.db import inbox as inbox_table
-from connector.sync import services as services_module
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from workers import context as worker_context
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -73,12 +73,12 @@ def test_events_recorded_while_the_broker_was_down_are_delivered_once_it_is_back
 
     # The broker is back; beat's sweep runs (the 30 s grace has passed, as it would have during the outage).
     monkeypatch.setattr(inbox, "REPUBLISH_GRACE", 0.0)
-    monkeypatch.setattr(services_module, "_services", pg_services)
-    assert republish_inbox.run() >= 1
+    with worker_context.using(pg_services):  # the task bodies run here, on the test's Services
+        assert republish_inbox.run() >= 1
 
-    swept = _enqueued_at(pg_services, tenant.id)
-    assert None not in swept
-    wait_for(lambda: settled(pg_services, record.id), what="the swept invoice to be written and reported")
-    assert len([e for e in sandboxes.exact.purchase_entries(DIVISION) if e["YourRef"] == number]) == 1
-    republish_inbox.run()
-    assert _enqueued_at(pg_services, tenant.id) == swept  # a published event is not sent again
+        swept = _enqueued_at(pg_services, tenant.id)
+        assert None not in swept
+        wait_for(lambda: settled(pg_services, record.id), what="the swept invoice to be written and reported")
+        assert len([e for e in sandboxes.exact.purchase_entries(DIVISION) if e["YourRef"] == number]) == 1
+        republish_inbox.run()
+        assert _enqueued_at(pg_services, tenant.id) == swept  # a published event is not sent again

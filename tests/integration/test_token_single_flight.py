@@ -19,6 +19,7 @@ from connector.sandbox.basware import BaswareSandbox
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.sync.services import Services
+from connector.wiring import build_services
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,7 @@ BASWARE_LIFETIME = 4
 def hammer(env: dict[str, str], tenant_id: int, until: float, results: Any) -> None:
     """One worker process: Services from the environment, then Exact and Basware calls until `until`."""
     os.environ.update(env)
-    svc = Services()
+    svc = build_services()
     tenant = svc.tenant(tenant_id)
     exact, basware = svc.exact(tenant), svc.basware(tenant)
     calls, errors = 0, []

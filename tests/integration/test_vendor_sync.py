@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 
-from connector import cli
 from connector.sandbox.basware import BaswareSandbox, make_vendor
 from connector.sandbox.server import ServerThread
 from connector.store import audit, mappings, tenants
 from connector.store.tenants import Tenant
-from connector.sync import services as services_module
 from connector.sync import vendor_sync
 from connector.sync.services import Services
+from ml_connector import cli
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
@@ -129,16 +128,15 @@ def test_a_tenant_with_vendor_sync_off_is_never_synced(pg_services: Services, ow
 
 
 def test_vendors_sync_on_demand_shows_progress_and_a_summary(
-    pg_services: Services, own_basware: Sandboxes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    pg_services: Services, own_basware: Sandboxes, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tenant = _tenant(pg_services, own_basware)
     tag = uuid.uuid4().hex[:6].upper()
     for number in range(3):
         own_basware.basware.add_vendor(make_vendor(f"C{tag}{number}", f"Cli {tag} {number} BV"))
-    monkeypatch.setattr(services_module, "_services", pg_services)  # the CLI's process services
 
-    assert cli.main(["vendors", "sync", tenant.name]) == 0
-    assert cli.main(["vendors", "sync", tenant.name]) == 0  # nothing changed since: nothing to do
+    assert cli.main(["vendors", "sync", tenant.name], services=pg_services) == 0
+    assert cli.main(["vendors", "sync", tenant.name], services=pg_services) == 0  # nothing changed: nothing to do
 
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[2] for line in out if line.strip().startswith(("1 ", "2 ", "3 "))] == [

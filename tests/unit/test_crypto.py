@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from connector import cli
 from connector.crypto import SecretBox, generate_key
 from connector.errors import ConfigurationError
 from connector.exact.tokens import ExactTokens
 from connector.store.basware_tokens import DbBaswareTokenStore
 from connector.store.db import basware_tokens, exact_tokens, tenants
-from connector.sync.services import Services, reset_services
+from connector.sync.services import Services
+from connector.wiring import build_services
+from ml_connector import cli
 from tests.conftest import make_settings
 from tests.unit.test_reminders import plain_tenant
 
@@ -22,18 +22,16 @@ OLD, NEW = generate_key(), generate_key()
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The environment an operator's shell gives the CLI; yields the database URL."""
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The environment an operator's shell gives the CLI; returns the database URL."""
     url = f"sqlite:///{tmp_path / 'c.db'}"
     monkeypatch.setenv("CONNECTOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CONNECTOR_DATABASE_URL", url)
-    reset_services()
-    yield url
-    reset_services()
+    return url
 
 
 def services(tmp_path: Path, url: str, key: str) -> Services:
-    return Services(make_settings(tmp_path, url, key))
+    return build_services(make_settings(tmp_path, url, key))
 
 
 def stored_with(tmp_path: Path, url: str, key: str) -> None:
@@ -109,7 +107,7 @@ def test_the_cli_names_the_key_problem_instead_of_a_traceback(
 def test_a_missing_key_with_an_external_database_is_refused(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, "postgresql+psycopg2://nobody@127.0.0.1:1/none", "")
     with pytest.raises(ConfigurationError, match="CONNECTOR_SECRET_KEY is not set"):
-        Services(settings)
+        build_services(settings)
 
 
 def test_a_malformed_key_is_refused(tmp_path: Path) -> None:

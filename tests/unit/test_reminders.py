@@ -23,6 +23,7 @@ from connector.store import audit, tenants
 from connector.store.tenants import Tenant
 from connector.sync import reminders
 from connector.sync.services import Services
+from connector.wiring import build_services
 
 DAY = 86400.0
 
@@ -111,7 +112,7 @@ def smtp_services(data_dir: Path, database_url: str, secret_key: str, smtp_port:
             "CONNECTOR_SMTP_FROM": "connector@example.test",
         }
     )
-    return Services(settings)
+    return build_services(settings)
 
 
 def plain_tenant(svc: Services, name: str = "acme", **fields: Any) -> Tenant:

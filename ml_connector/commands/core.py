@@ -1,27 +1,30 @@
-"""The CLI's commands: each takes the parsed arguments and returns an exit code."""
+"""CLI commands for setting up and running: db, tenant, ping, health, receiver, demo, sandbox.
+
+Every command takes the parsed arguments and the command's `Context` (its Services), and returns an exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from connector import cli
 from connector.errors import ConfigurationError, ConnectorError
 from connector.store import state, tenants, tokens
 from connector.views import when
+from ml_connector.context import Context, print_table
 
 
-def db_upgrade(_args: argparse.Namespace) -> int:
+def db_upgrade(_args: argparse.Namespace, ctx: Context) -> int:
     """Create or upgrade the schema."""
-    db = cli.services().db
+    db = ctx.services.db
     applied = db.upgrade()
     print(f"database at version {db.current_version()}" + (f" (applied {applied})" if applied else " (up to date)"))
     return 0
 
 
-def tenant_add(args: argparse.Namespace) -> int:
+def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
     """Register a tenant; secrets are encrypted before they are stored."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.add_tenant(
         svc.db,
         svc.box,
@@ -67,9 +70,9 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notify-webhook-url", help="a chat incoming-webhook URL for reminders")
 
 
-def tenant_set(args: argparse.Namespace) -> int:
+def tenant_set(args: argparse.Namespace, ctx: Context) -> int:
     """Change a tenant's settings (not its credentials)."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     values = _settings(args)
     for name in ("purchase_journal", "auto_create_vendors", "exact_division"):
@@ -82,19 +85,19 @@ def tenant_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def tenant_list(_args: argparse.Namespace) -> int:
+def tenant_list(_args: argparse.Namespace, ctx: Context) -> int:
     """One line per tenant."""
     rows = [
         (t.name, t.exact_region, t.exact_division or "-", t.basware_region, t.grant_status)
-        for t in tenants.list_tenants(cli.services().db)
+        for t in tenants.list_tenants(ctx.services.db)
     ]
-    cli.print_table(["tenant", "exact region", "division", "basware region", "grant"], rows)
+    print_table(["tenant", "exact region", "division", "basware region", "grant"], rows)
     return 0
 
 
-def tenant_show(args: argparse.Namespace) -> int:
+def tenant_show(args: argparse.Namespace, ctx: Context) -> int:
     """Everything about a tenant but its secrets."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     info = tenant.public()
     health = tokens.token_health(svc.db, tenant.id)
@@ -107,9 +110,9 @@ def tenant_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def ping(args: argparse.Namespace) -> int:
+def ping(args: argparse.Namespace, ctx: Context) -> int:
     """Call both systems with the stored credentials; 0 only when both answer."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     ok = True
     try:
@@ -136,22 +139,22 @@ def ping(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def health_http(args: argparse.Namespace) -> int:
+def health_http(args: argparse.Namespace, _ctx: Context) -> int:
     """Exit 0 when the service answers 2xx."""
-    from connector.health import http_ok
+    from ml_connector.health import http_ok
 
     return 0 if http_ok(args.url.rstrip("/") + args.path) else 1
 
 
-def health_beat(args: argparse.Namespace) -> int:
+def health_beat(args: argparse.Namespace, _ctx: Context) -> int:
     """Exit 0 when beat's schedule file is fresh."""
     from connector.config import load_settings
-    from connector.health import beat_is_alive
+    from ml_connector.health import beat_is_alive
 
     return 0 if beat_is_alive(load_settings().data_dir, args.max_age) else 1
 
 
-def receiver(args: argparse.Namespace) -> int:
+def receiver(args: argparse.Namespace, _ctx: Context) -> int:
     """Serve the webhook app with Werkzeug (production uses gunicorn)."""
     from webhook_receiver import create_app
 
@@ -159,14 +162,14 @@ def receiver(args: argparse.Namespace) -> int:
     return 0
 
 
-def demo(args: argparse.Namespace) -> int:
+def demo(args: argparse.Namespace, _ctx: Context) -> int:
     """The whole flow against the sandboxes."""
-    from connector.demo import run_demo
+    from ml_connector.demo import run_demo
 
     return run_demo(clean_invoices=args.invoices)
 
 
-def sandbox(args: argparse.Namespace) -> int:
+def sandbox(args: argparse.Namespace, _ctx: Context) -> int:
     """Serve both sandboxes until interrupted."""
     from connector.sandbox.standalone import serve
 

@@ -6,19 +6,20 @@ import argparse
 import time
 from typing import Any
 
-from connector import cli
-from connector.commands.core import when
 from connector.crypto import generate_key
 from connector.store import basware_tokens, records, tenants, tokens
+from connector.sync.services import Services
+from connector.views import when
+from ml_connector.context import Context, print_table
 
 
-def exact_authorize(args: argparse.Namespace) -> int:
+def exact_authorize(args: argparse.Namespace, ctx: Context) -> int:
     """Consent: exchange a pasted code, or print the URL and take the callback on the redirect URI."""
-    from connector.consent import wait_for_callback
     from connector.sync import grants
+    from ml_connector.consent import wait_for_callback
     from workers.tasks import start_chain
 
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     if args.code:
         code = args.code
@@ -37,15 +38,15 @@ def exact_authorize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _waiting(svc: Any, tenant_id: int) -> int:
+def _waiting(svc: Services, tenant_id: int) -> int:
     return len(records.list_records(svc.db, tenant_id=tenant_id, status="waiting_for_reauth"))
 
 
-def status(_args: argparse.Namespace) -> int:
+def status(_args: argparse.Namespace, ctx: Context) -> int:
     """Tenants with grant health, record counts, and what needs the operator."""
     from connector.sync import reminders
 
-    svc = cli.services()
+    svc = ctx.services
     rows, notes = [], []
     now = time.time()
     for tenant in tenants.list_tenants(svc.db):
@@ -64,21 +65,21 @@ def status(_args: argparse.Namespace) -> int:
         warning = reminders.warning(svc, tenant, now)
         if warning:
             notes.append(f"! {warning} (last reminder: {when(reminders.last_sent(svc, tenant.id))})")
-    cli.print_table(["tenant", "grant", "grant renewed", "token calls today", "records"], rows)
+    print_table(["tenant", "grant", "grant renewed", "token calls today", "records"], rows)
     for note in notes:
         print(note)
     return 0
 
 
-def keys_generate(_args: argparse.Namespace) -> int:
+def keys_generate(_args: argparse.Namespace, _ctx: Context) -> int:
     """Print a new key for CONNECTOR_SECRET_KEY."""
     print(generate_key())
     return 0
 
 
-def keys_rotate(_args: argparse.Namespace) -> int:
+def keys_rotate(_args: argparse.Namespace, ctx: Context) -> int:
     """Re-encrypt every stored secret with the first key of CONNECTOR_SECRET_KEY."""
-    svc = cli.services()
+    svc = ctx.services
     count = (
         tenants.reencrypt_secrets(svc.db, svc.box)
         + tokens.reencrypt_tokens(svc.db, svc.box)

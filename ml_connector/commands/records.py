@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from connector import cli
 from connector.errors import ConfigurationError
 from connector.store import audit, records, tenants
 from connector.store.records import Record
 from connector.views import problem_text, summary, when
+from ml_connector.context import Context, print_json, print_table
 
 
 def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
@@ -32,13 +32,13 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
     }
 
 
-def records_list(args: argparse.Namespace) -> int:
+def records_list(args: argparse.Namespace, ctx: Context) -> int:
     """Records, filtered by tenant and status; --json for scripts."""
-    svc = cli.services()
+    svc = ctx.services
     tenant_id = tenants.get_tenant(svc.db, args.tenant).id if args.tenant else None
     found = records.list_records(svc.db, tenant_id=tenant_id, status=args.status)
     if args.json:
-        cli.print_json([_record_json(record, name) for record, name in found])
+        print_json([_record_json(record, name) for record, name in found])
         return 0
     rows = [
         (
@@ -53,18 +53,18 @@ def records_list(args: argparse.Namespace) -> int:
         )
         for r, name in found
     ]
-    cli.print_table(["id", "tenant", "kind", "reference", "supplier", "gross", "status", "exact entry / reason"], rows)
+    print_table(["id", "tenant", "kind", "reference", "supplier", "gross", "status", "exact entry / reason"], rows)
     return 0
 
 
-def records_show(args: argparse.Namespace) -> int:
+def records_show(args: argparse.Namespace, ctx: Context) -> int:
     """One record: its status, every problem per line and its audit trail."""
-    svc = cli.services()
+    svc = ctx.services
     record = records.get(svc.db, args.id)
     tenant = tenants.get_tenant(svc.db, record.tenant_id)
     trail = audit.entries(svc.db, record_id=record.id)
     if args.json:
-        cli.print_json(dict(_record_json(record, tenant.name), audit=trail))
+        print_json(dict(_record_json(record, tenant.name), audit=trail))
         return 0
     for key, value in _record_json(record, tenant.name).items():
         if key != "problems":
@@ -77,12 +77,12 @@ def records_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def replay(args: argparse.Namespace) -> int:
+def replay(args: argparse.Namespace, ctx: Context) -> int:
     """Resume blocked, failed or waiting records; each runs from its first unfinished step."""
     from connector.sync import outcomes
     from workers.tasks import start_chain
 
-    svc = cli.services()
+    svc = ctx.services
     if args.id is not None:
         ids = [args.id]
     elif args.blocked and args.tenant:
@@ -101,12 +101,12 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def records_resolve(args: argparse.Namespace) -> int:
+def records_resolve(args: argparse.Namespace, ctx: Context) -> int:
     """Accept a later version that Exact would not take as corrected there by hand, and tell Basware."""
     from connector.sync import outcomes
     from workers.tasks import start_chain
 
-    svc = cli.services()
+    svc = ctx.services
     if not outcomes.accept_correction(svc, args.id, args.note):
         record = records.get(svc.db, args.id)
         raise ConfigurationError(

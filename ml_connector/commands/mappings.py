@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connector import cli
 from connector.errors import ConfigurationError
 from connector.mapping.table import read_csv, write_csv
 from connector.store import audit, mappings, tenants
+from ml_connector.context import Context, print_json, print_table
 
 
-def mappings_import(args: argparse.Namespace) -> int:
+def mappings_import(args: argparse.Namespace, ctx: Context) -> int:
     """Apply a `kind,source,target` CSV; any bad line rejects the whole file, naming every bad line."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.tenant)
     text = _read(args.file)
     rows, problems = read_csv(text, mappings.MAPPING_KINDS)
@@ -44,24 +44,24 @@ def _read(name: str) -> str:
         raise ConfigurationError(f"cannot read {name}: {exc}") from None
 
 
-def mappings_export(args: argparse.Namespace) -> int:
+def mappings_export(args: argparse.Namespace, ctx: Context) -> int:
     """The tenant's mappings as CSV on stdout, in the shape `mappings import` reads."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.tenant)
     found = mappings.entries(svc.db, tenant.id, args.kind)
     sys.stdout.write(write_csv((e.kind, e.source, e.target) for e in found))
     return 0
 
 
-def mappings_list(args: argparse.Namespace) -> int:
+def mappings_list(args: argparse.Namespace, ctx: Context) -> int:
     """The tenant's mappings with where each came from (an operator, a vendor match, a creation)."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.tenant)
     found = mappings.entries(svc.db, tenant.id, args.kind)
     if args.json:
-        cli.print_json([e.__dict__ for e in found])
+        print_json([e.__dict__ for e in found])
         return 0
-    cli.print_table(["kind", "source", "target", "origin"], [(e.kind, e.source, e.target, e.origin) for e in found])
+    print_table(["kind", "source", "target", "origin"], [(e.kind, e.source, e.target, e.origin) for e in found])
     return 0
 
 

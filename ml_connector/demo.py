@@ -23,6 +23,8 @@ from connector.config import load_settings
 from connector.sandbox.basware import BaswareSandbox, make_invoice, make_vendor
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
+from connector.wiring import build_services
+from ml_connector.context import print_table
 
 TENANT = "demo"
 WEBHOOK_SECRET = "demo-webhook-secret"
@@ -103,10 +105,7 @@ def run_demo(*, clean_invoices: int = 6, timeout: float = 180.0) -> int:
     for name in ("CONNECTOR_DATABASE_URL", "CELERY_BROKER_URL", "CONNECTOR_SECRET_KEY"):
         os.environ.pop(name, None)
 
-    from connector.sync.services import reset_services, services
-
-    reset_services()
-    svc = services()
+    svc = build_services()  # after the environment above: the demo's own database and key
     svc.db.upgrade()
     exact, basware = ExactSandbox(), BaswareSandbox()
     running = Started([ServerThread(exact.app).start(), ServerThread(basware.app).start()], [])
@@ -125,7 +124,6 @@ def run_demo(*, clean_invoices: int = 6, timeout: float = 180.0) -> int:
     finally:
         running.stop()
         svc.close()
-        reset_services()
 
 
 def _fresh_folder() -> Path:
@@ -216,7 +214,6 @@ def wait_settled(svc: Any, expected: int, timeout: float) -> bool:
 def _print_outcome(
     svc: Any, invoices: list[dict[str, Any]], exact: ExactSandbox, elapsed: float, wall: float, folder: Path
 ) -> None:
-    from connector import cli
     from connector.store import records
 
     by_id = {r.basware_id: r for r, _ in records.list_records(svc.db)}
@@ -235,7 +232,7 @@ def _print_outcome(
             )
         )
     print()
-    cli.print_table(["invoice", "supplier", "gross", "outcome", "Exact entry / reason"], rows)
+    print_table(["invoice", "supplier", "gross", "outcome", "Exact entry / reason"], rows)
     written = sum(1 for r in by_id.values() if r.status == "written")
     print(
         f"\n{written} purchase entries written, {len(invoices) - written} blocked; "

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from connector import cli
-from connector.commands.core import when
 from connector.store import records, tenants
 from connector.sync import polling, vendor_sync
+from connector.views import when
+from ml_connector.context import Context, print_json, print_table
 
 MARKS = {"created": "+", "updated": "~", "unchanged": "=", "skipped": "!"}
 
 
-def vendors_sync(args: argparse.Namespace) -> int:
+def vendors_sync(args: argparse.Namespace, ctx: Context) -> int:
     """Sync one tenant's vendors now, whatever its interval: a line per vendor, then a summary."""
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     scope = "every vendor" if args.full else "vendors changed since the last run"
     print(f"syncing {scope} of tenant {tenant.name} from Basware to Exact ...")
@@ -32,13 +32,13 @@ def vendors_sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def orders_list(args: argparse.Namespace) -> int:
+def orders_list(args: argparse.Namespace, ctx: Context) -> int:
     """Purchase order records, optionally of one tenant and status."""
-    svc = cli.services()
+    svc = ctx.services
     tenant_id = tenants.get_tenant(svc.db, args.tenant).id if args.tenant else None
     found = records.list_records(svc.db, tenant_id=tenant_id, status=args.status, kind="purchase_order")
     if args.json:
-        cli.print_json([{"id": r.id, "tenant": name, "order": r.reference, "basware_id": r.basware_id,
+        print_json([{"id": r.id, "tenant": name, "order": r.reference, "basware_id": r.basware_id,
                          "status": r.status, "acknowledged": r.reported == "acknowledged",
                          "exact_order": r.exact_number, "reason": r.reason, "updated_at": when(r.updated_at)}
                         for r, name in found])  # fmt: skip
@@ -55,15 +55,15 @@ def orders_list(args: argparse.Namespace) -> int:
         )
         for r, name in found
     ]
-    cli.print_table(["id", "tenant", "order", "supplier", "amount", "status", "exact order / reason"], rows)
+    print_table(["id", "tenant", "order", "supplier", "amount", "status", "exact order / reason"], rows)
     return 0
 
 
-def poll(args: argparse.Namespace) -> int:
+def poll(args: argparse.Namespace, ctx: Context) -> int:
     """Look for waiting Basware documents of one tenant now and start a chain for each new one."""
     from workers.orders import start_record_chain
 
-    svc = cli.services()
+    svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     result = polling.poll_tenant(svc, tenant, start_record_chain.delay)
     print(f"{result.waiting} waiting in Basware, {len(result.new)} new record(s) started: {result.new or '-'}")
