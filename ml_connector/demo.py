@@ -27,7 +27,7 @@ from connector.wiring import build_services
 from ml_connector.context import print_table
 
 TENANT = "demo"
-WEBHOOK_SECRET = "demo-webhook-secret"
+WEBHOOK_SECRET = "demo-webhook-secret-0f3c9a1b7e2d4c6a8b0d"  # 32+ bytes, as the connector requires
 EXACT_APP = ("demo-exact-client", "demo-exact-secret")
 BASWARE_APP = ("demo-basware-client", "demo-basware-secret")
 VAT_MAPPINGS = [("vat_code", "VAT21", "1"), ("vat_code", "VAT9", "2"), ("vat_code", "VAT0", "0")]

@@ -18,7 +18,7 @@ from connector.store.tenants import Tenant
 from connector.sync import grants
 from connector.sync.services import Services
 
-WEBHOOK_SECRET = "test-webhook-secret-6c1f"
+WEBHOOK_SECRET = "test-webhook-secret-6c1f-0123456789abcdef"  # 32+ bytes, as the connector requires
 EXACT_SECRET = "test-exact-client-secret-93ab"
 BASWARE_SECRET = "test-basware-client-secret-51de"
 VAT_MAPPINGS = [("vat_code", "VAT21", "1"), ("vat_code", "VAT9", "2"), ("vat_code", "VAT0", "0")]
@@ -71,6 +71,7 @@ def add_tenant(
     name: str | None = None,
     auto_create: bool = False,
     authorize: bool = True,
+    webhook_secret: str = WEBHOOK_SECRET,
 ) -> Tenant:
     """A tenant whose apps are registered in the sandboxes, with the VAT mappings, consented when asked."""
     name = name or f"t{uuid.uuid4().hex[:8]}"
@@ -91,7 +92,7 @@ def add_tenant(
         basware_base_url=sandboxes.basware_url,
         basware_client_id=basware_client,
         basware_client_secret=BASWARE_SECRET,
-        webhook_secret=WEBHOOK_SECRET,
+        webhook_secret=webhook_secret,
         purchase_journal="60",
         auto_create_vendors=auto_create,
     )

@@ -18,6 +18,7 @@ from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
 
 bp = Blueprint("webhooks", __name__)
+UNVERIFIED = "signature missing or not valid"
 log = logging.getLogger(__name__)
 
 
@@ -35,13 +36,14 @@ def receive(tenant_name: str) -> Any:
     except StorageUnavailable:
         return _answer(503, error="temporarily unable to record events; retry later")
     if tenant is None:
-        return _answer(404, error=f"unknown tenant {tenant_name!r}")
+        # Answered like a bad signature, so the URL space tells an outsider nothing about who is a customer.
+        log.warning("step=receive rejected: no tenant by the name in the URL")
+        return _answer(401, error=UNVERIFIED)
     try:
-        secret = tenant.secret("webhook_secret", svc.box)
-        verify(secret, body, request.headers.get(svc.settings.signature_header))
+        _verify(tenant.webhook_secrets(svc.box), body, request.headers.get(svc.settings.signature_header))
     except SignatureError as exc:
         log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
-        return _answer(401, error=str(exc))
+        return _answer(401, error=UNVERIFIED)
     except ConfigurationError:
         log.error("tenant=%s step=receive cannot decrypt the webhook secret", tenant_name)
         return _answer(503, error="receiver misconfigured; retry later")
@@ -70,6 +72,20 @@ def receive(tenant_name: str) -> Any:
         return _answer(202, status="recorded", detail=f"task type {notification.task_type} is not processed")
     _publish(svc, accepted.inbox_id, accepted.record_id)
     return _answer(202, status="accepted", record_id=accepted.record_id)
+
+
+def _verify(secrets: list[str], body: bytes, header_value: str | None) -> None:
+    """Accept a signature made with any of the tenant's valid secrets (two during a rotation)."""
+    if not secrets:
+        raise SignatureError("the tenant has no webhook secret strong enough to verify with; set a new one")
+    failure = SignatureError("signature does not match")
+    for secret in secrets:
+        try:
+            verify(secret, body, header_value)
+            return
+        except SignatureError as exc:
+            failure = exc
+    raise failure
 
 
 def _publish(svc: Services, inbox_id: int, record_id: int) -> None:

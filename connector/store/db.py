@@ -33,6 +33,8 @@ tenants = sa.Table(
     sa.Column("basware_client_id", sa.String(200), nullable=False),
     sa.Column("basware_client_secret", sa.Text, nullable=False),  # encrypted
     sa.Column("webhook_secret", sa.Text, nullable=False),  # encrypted
+    sa.Column("webhook_secret_previous", sa.Text),  # encrypted; still accepted during a rotation
+    sa.Column("webhook_secret_previous_until", sa.Float),  # when the previous secret stops being accepted
     sa.Column("purchase_journal", sa.String(20), nullable=False),
     sa.Column("auto_create_vendors", sa.Boolean, nullable=False, default=False),
     sa.Column("grant_status", sa.String(20), nullable=False, default="none"),  # none | active | dead
@@ -189,8 +191,24 @@ def _create_version_one(conn: Connection) -> None:
     metadata.create_all(conn, tables=VERSION_ONE_TABLES)
 
 
+def add_missing_columns(conn: Connection, table: sa.Table) -> None:
+    """Add the table's columns a database made before them lacks (a new database has them from version 1)."""
+    present = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
+    for column in table.columns:
+        if column.name not in present:
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+
+def _webhook_secret_rotation(conn: Connection) -> None:
+    add_missing_columns(conn, tenants)
+
+
 # Append new (version, step) pairs; never edit an applied one.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _create_version_one)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _create_version_one),
+    (2, _webhook_secret_rotation),
+]
 
 
 class Database:

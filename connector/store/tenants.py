@@ -15,6 +15,11 @@ from connector.exact.regions import EXACT_BASE_URLS
 from connector.store.db import Database, row_dict, tenants
 
 SECRET_FIELDS = ("exact_client_secret", "basware_client_secret", "webhook_secret")
+OPTIONAL_SECRETS = ("webhook_secret_previous",)
+# HMAC-SHA256 keys shorter than its 32-byte output are guessable or, empty, no key at all: a notification
+# signed with "" would be acted on. Shorter secrets are refused when set and never used to verify.
+MIN_WEBHOOK_SECRET_BYTES = 32
+WEBHOOK_SECRET_OVERLAP = 7 * 86400.0  # the old secret stays valid this long after a rotation
 
 
 @dataclass(frozen=True)
@@ -41,12 +46,22 @@ class Tenant:
     vendor_sync_interval: int
     notify_email: str | None
     notify_webhook_url: str | None
+    webhook_secret_previous_until: float | None
     created_at: float
     _secrets: dict[str, str] = field(repr=False, compare=False)
 
     def secret(self, name: str, box: SecretBox) -> str:
         """Decrypt one of the tenant's secrets (SECRET_FIELDS)."""
         return box.decrypt(self._secrets[name])
+
+    def webhook_secrets(self, box: SecretBox, now: float | None = None) -> list[str]:
+        """The secrets a notification may be signed with now: the current one, and the previous during a rotation."""
+        now = time.time() if now is None else now
+        found = [self.secret("webhook_secret", box)]
+        previous = self._secrets.get("webhook_secret_previous")
+        if previous and (self.webhook_secret_previous_until or 0) > now:
+            found.append(box.decrypt(previous))
+        return [secret for secret in found if is_strong_webhook_secret(secret)]
 
     def public(self) -> dict[str, Any]:
         """What may be shown to an operator: everything but the secrets."""
@@ -55,7 +70,7 @@ class Tenant:
 
 def _tenant(row: Any) -> Tenant:
     data = row_dict(row)
-    secrets = {name: data.pop(name) for name in SECRET_FIELDS}
+    secrets = {name: data.pop(name) for name in (*SECRET_FIELDS, *OPTIONAL_SECRETS)}
     return Tenant(**data, _secrets=secrets)
 
 
@@ -74,6 +89,7 @@ def add_tenant(db: Database, box: SecretBox, *, name: str, **fields: Any) -> Ten
     fields["exact_region"] = fields["exact_region"].upper()
     fields["basware_region"] = fields["basware_region"].upper()
     validate_regions(fields["exact_region"], fields["basware_region"])
+    check_webhook_secret(fields["webhook_secret"])
     for secret in SECRET_FIELDS:
         fields[secret] = box.encrypt(fields[secret])
     with db.begin() as conn:
@@ -107,6 +123,48 @@ def list_tenants(db: Database) -> list[Tenant]:
         return [_tenant(row) for row in conn.execute(sa.select(tenants).order_by(tenants.c.name))]
 
 
+def is_strong_webhook_secret(secret: str) -> bool:
+    """True when the secret is long enough to key HMAC-SHA256 (MIN_WEBHOOK_SECRET_BYTES in UTF-8)."""
+    return len(secret.encode("utf-8")) >= MIN_WEBHOOK_SECRET_BYTES
+
+
+def check_webhook_secret(secret: str) -> None:
+    """Refuse a webhook secret too short to be safe, saying how to get a good one."""
+    if not is_strong_webhook_secret(secret):
+        raise ConfigurationError(
+            f"the webhook secret must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes; let the connector generate "
+            "one (--generate-webhook-secret) and give it to Basware for the subscription"
+        )
+
+
+def rotate_webhook_secret(
+    db: Database, box: SecretBox, tenant_id: int, new: str, *, overlap: float = WEBHOOK_SECRET_OVERLAP
+) -> float:
+    """Make `new` the webhook secret; the current one stays valid for `overlap` seconds. Returns until when."""
+    check_webhook_secret(new)
+    until = time.time() + overlap
+    with db.begin() as conn:
+        current = conn.execute(sa.select(tenants.c.webhook_secret).where(tenants.c.id == tenant_id)).scalar_one()
+        conn.execute(
+            tenants.update()
+            .where(tenants.c.id == tenant_id)
+            .values(
+                webhook_secret=box.encrypt(new),
+                webhook_secret_previous=current,
+                webhook_secret_previous_until=until,
+            )
+        )
+    return until
+
+
+def set_client_secret(db: Database, box: SecretBox, tenant_id: int, name: str, value: str) -> None:
+    """Replace the Exact or Basware client secret (encrypted), e.g. after rotating it at the provider."""
+    if name not in ("exact_client_secret", "basware_client_secret") or not value:
+        raise ConfigurationError(f"cannot set {name!r} to an empty value")
+    with db.begin() as conn:
+        conn.execute(tenants.update().where(tenants.c.id == tenant_id).values({name: box.encrypt(value)}))
+
+
 def update_tenant(db: Database, tenant_id: int, **values: Any) -> None:
     """Change non-secret fields (division, grant status, settings)."""
     with db.begin() as conn:
@@ -119,6 +177,8 @@ def reencrypt_secrets(db: Database, box: SecretBox) -> int:
     with db.begin() as conn:
         for row in conn.execute(sa.select(tenants)).all():
             values = {name: box.rotate(getattr(row, name)) for name in SECRET_FIELDS}
+            if row.webhook_secret_previous:
+                values["webhook_secret_previous"] = box.rotate(row.webhook_secret_previous)
             conn.execute(tenants.update().where(tenants.c.id == row.id).values(**values))
             count += len(values)
     return count

@@ -12,6 +12,7 @@ from connector.errors import ConfigurationError, ConnectorError
 from connector.store import state, tenants, tokens
 from connector.views import when
 from ml_connector.context import Context, print_table
+from ml_connector.secret_input import RefuseSecretArgument, SecretReader, generate_webhook_secret
 
 
 def db_upgrade(_args: argparse.Namespace, ctx: Context) -> int:
@@ -23,7 +24,10 @@ def db_upgrade(_args: argparse.Namespace, ctx: Context) -> int:
 
 
 def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
-    """Register a tenant; secrets are encrypted before they are stored."""
+    """Register a tenant; secrets are read from the environment, stdin or a prompt, and encrypted."""
+    reader = SecretReader(from_stdin=args.secrets_from_stdin)
+    exact_secret, basware_secret = reader.read("exact_client_secret"), reader.read("basware_client_secret")
+    webhook_secret = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
     svc = ctx.services
     tenant = tenants.add_tenant(
         svc.db,
@@ -32,19 +36,25 @@ def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
         exact_region=args.exact_region,
         exact_base_url=args.exact_base_url,
         exact_client_id=args.exact_client_id,
-        exact_client_secret=args.exact_client_secret,
+        exact_client_secret=exact_secret,
         exact_redirect_uri=args.exact_redirect_uri,
         basware_region=args.basware_region,
         basware_base_url=args.basware_base_url,
         basware_client_id=args.basware_client_id,
-        basware_client_secret=args.basware_client_secret,
-        webhook_secret=args.webhook_secret,
+        basware_client_secret=basware_secret,
+        webhook_secret=webhook_secret,
         purchase_journal=args.purchase_journal,
         auto_create_vendors=args.auto_create_vendors,
         **_settings(args),
     )
     print(f"tenant {tenant.name} added; next: ml-connector exact authorize {tenant.name}")
+    if args.generate_webhook_secret:
+        _show_generated(webhook_secret)
     return 0
+
+
+def _show_generated(secret: str) -> None:
+    print(f"webhook secret (shown once; give it to Basware as the subscription's webhookAuthenticationToken): {secret}")
 
 
 SETTING_OPTIONS = {
@@ -71,18 +81,45 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
 
 
 def tenant_set(args: argparse.Namespace, ctx: Context) -> int:
-    """Change a tenant's settings (not its credentials)."""
+    """Change a tenant's settings, and rotate its secrets (read from the environment, stdin or a prompt)."""
     svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
     values = _settings(args)
     for name in ("purchase_journal", "auto_create_vendors", "exact_division"):
         if getattr(args, name) is not None:
             values[name] = getattr(args, name)
-    if not values:
+    changed = _set_secrets(args, ctx, tenant.id)
+    if not values and not changed:
         raise ConfigurationError("nothing to change: give at least one option")
-    tenants.update_tenant(svc.db, tenant.id, **values)
-    print(f"tenant {tenant.name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    if values:
+        tenants.update_tenant(svc.db, tenant.id, **values)
+    print(f"tenant {tenant.name}: " + ", ".join([*changed, *(f"{k}={v}" for k, v in values.items())]))
     return 0
+
+
+def _set_secrets(args: argparse.Namespace, ctx: Context, tenant_id: int) -> list[str]:
+    """Replace the client secrets and rotate the webhook secret as asked; names what changed (never values)."""
+    svc, reader, changed = ctx.services, SecretReader(from_stdin=args.secrets_from_stdin), []
+    for name in ("exact_client_secret", "basware_client_secret"):
+        if getattr(args, name):
+            tenants.set_client_secret(svc.db, svc.box, tenant_id, name, reader.read(name))
+            changed.append(f"{name} replaced")
+    if args.webhook_secret or args.generate_webhook_secret:
+        new = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
+        until = tenants.rotate_webhook_secret(svc.db, svc.box, tenant_id, new, overlap=args.overlap_days * 86400)
+        changed.append(f"webhook secret rotated (the previous one is accepted until {when(until)})")
+        if args.generate_webhook_secret:
+            _show_generated(new)
+    return changed
+
+
+def _add_secret_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--secrets-from-stdin", action="store_true", help="read name=value lines (e.g. webhook_secret=...) from stdin"
+    )
+    parser.add_argument(
+        "--generate-webhook-secret", action="store_true", help="make a strong webhook secret and show it once"
+    )
 
 
 def tenant_list(_args: argparse.Namespace, ctx: Context) -> int:
@@ -185,18 +222,12 @@ def register(sub: Any) -> None:
     tenant = sub.add_parser("tenant", help="register and inspect tenants").add_subparsers(metavar="ACTION")
     add = tenant.add_parser("add", help="register a tenant")
     add.add_argument("name")
-    for flag in (
-        "exact-region",
-        "exact-client-id",
-        "exact-client-secret",
-        "exact-redirect-uri",
-        "basware-region",
-        "basware-client-id",
-        "basware-client-secret",
-        "webhook-secret",
-        "purchase-journal",
-    ):
+    for flag in ("exact-region", "exact-client-id", "exact-redirect-uri", "basware-region", "basware-client-id"):
         add.add_argument(f"--{flag}", required=True)
+    add.add_argument("--purchase-journal", required=True)
+    for flag in ("exact-client-secret", "basware-client-secret", "webhook-secret"):
+        add.add_argument(f"--{flag}", nargs="?", action=RefuseSecretArgument, help=argparse.SUPPRESS)
+    _add_secret_options(add)
     add.add_argument("--exact-base-url")
     add.add_argument("--basware-base-url")
     add.add_argument("--auto-create-vendors", action=argparse.BooleanOptionalAction, default=False)
@@ -207,6 +238,11 @@ def register(sub: Any) -> None:
     change.add_argument("--purchase-journal")
     change.add_argument("--auto-create-vendors", action=argparse.BooleanOptionalAction, default=None)
     change.add_argument("--exact-division", type=int, help="pin a division the consenting user can access")
+    change.add_argument("--exact-client-secret", action="store_true", help="replace it (read, never an argument)")
+    change.add_argument("--basware-client-secret", action="store_true", help="replace it (read, never an argument)")
+    change.add_argument("--webhook-secret", action="store_true", help="rotate it (read, never an argument)")
+    change.add_argument("--overlap-days", type=float, default=7.0, help="how long the old webhook secret still works")
+    _add_secret_options(change)
     _add_setting_options(change)
     change.set_defaults(handler=tenant_set)
     tenant.add_parser("list", help="list tenants").set_defaults(handler=tenant_list)

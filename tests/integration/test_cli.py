@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 from connector.basware.scopes import required_scopes
-from connector.store import inbox
+from connector.store import inbox, tenants
 from connector.sync import grants
 from connector.sync.services import Services
 from connector.wiring import build_services
@@ -42,26 +43,35 @@ def shell_services(cli_env: Path) -> Iterator[Services]:
     svc.close()
 
 
-def _add(name: str, sandboxes: Sandboxes, **overrides: str) -> int:
+SECRET_VARIABLES = {
+    "ML_CONNECTOR_EXACT_CLIENT_SECRET": EXACT_SECRET,
+    "ML_CONNECTOR_BASWARE_CLIENT_SECRET": BASWARE_SECRET,
+    "ML_CONNECTOR_WEBHOOK_SECRET": WEBHOOK_SECRET,
+}
+
+
+def _add(name: str, sandboxes: Sandboxes, secrets: dict[str, str] | None = None, **overrides: str | None) -> int:
+    """`tenant add` as an operator runs it: options as arguments, secrets in the environment."""
     exact_client, basware_client = f"exact-{name}", f"basware-{name}"
     redirect = f"http://127.0.0.1:9/{name}/callback"
     sandboxes.exact.register_client(exact_client, EXACT_SECRET, redirect)
     sandboxes.basware.register_client(basware_client, BASWARE_SECRET)
-    options = {
+    options: dict[str, str | None] = {
         "--exact-region": "NL",
         "--exact-client-id": exact_client,
-        "--exact-client-secret": EXACT_SECRET,
         "--exact-redirect-uri": redirect,
         "--basware-region": "EU",
         "--basware-client-id": basware_client,
-        "--basware-client-secret": BASWARE_SECRET,
-        "--webhook-secret": WEBHOOK_SECRET,
         "--purchase-journal": "60",
         "--exact-base-url": sandboxes.exact_url,
         "--basware-base-url": sandboxes.basware_url,
     }
     options.update(overrides)
-    return main(["tenant", "add", name, *[part for pair in options.items() for part in pair]])
+    with pytest.MonkeyPatch.context() as env:
+        for variable, value in {**SECRET_VARIABLES, **(secrets or {})}.items():
+            env.setenv(variable, value)
+        arguments = [part for flag, value in options.items() for part in ([flag] if value is None else [flag, value])]
+        return main(["tenant", "add", name, *arguments])
 
 
 def test_tenant_add_list_show_never_print_a_secret(
@@ -107,7 +117,7 @@ def test_authorize_with_a_pasted_code_then_ping_both_systems(
 def test_ping_fails_when_a_system_refuses_the_credentials(
     cli_env: Path, sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _add("gamma", sandboxes, **{"--basware-client-secret": "not-the-secret"}) == 0
+    assert _add("gamma", sandboxes, {"ML_CONNECTOR_BASWARE_CLIENT_SECRET": "not-the-secret"}) == 0
 
     assert main(["ping", "gamma"]) == 1
 
@@ -188,3 +198,40 @@ def test_resolve_refuses_a_record_that_was_not_blocked_on_a_later_version(
     assert main(["records", "resolve", str(accepted.record_id), "--note", "fixed"]) == 1
 
     assert "only a record blocked on a later version" in capsys.readouterr().err
+
+
+def test_a_secret_given_as_an_argument_is_refused_before_anything_is_stored(
+    cli_env: Path, sandboxes: Sandboxes, shell_services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        _add("argv", sandboxes, **{"--webhook-secret": WEBHOOK_SECRET})
+
+    assert refused.value.code == 2
+    assert "would show in ps and shell history" in capsys.readouterr().err
+    assert tenants.find_tenant(shell_services.db, "argv") is None
+
+
+def test_a_weak_webhook_secret_is_refused_and_a_generated_one_is_offered(
+    cli_env: Path, sandboxes: Sandboxes, shell_services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _add("weak", sandboxes, {"ML_CONNECTOR_WEBHOOK_SECRET": "too-short"}) == 1
+    assert "at least 32 bytes" in capsys.readouterr().err
+    assert tenants.find_tenant(shell_services.db, "weak") is None
+
+    generate: dict[str, str | None] = {"--generate-webhook-secret": None}
+    assert _add("strong", sandboxes, {"ML_CONNECTOR_WEBHOOK_SECRET": ""}, **generate) == 0
+    shown = capsys.readouterr().out.rsplit(": ", 1)[1].strip()
+    assert len(shown) >= 43
+    assert tenants.get_tenant(shell_services.db, "strong").webhook_secrets(shell_services.box) == [shown]
+
+
+def test_secrets_come_from_stdin_and_the_webhook_secret_rotates_with_an_overlap(
+    cli_env: Path, sandboxes: Sandboxes, shell_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _add("rota", sandboxes) == 0
+    new = "a-new-webhook-secret-from-stdin-0123456789"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"webhook_secret={new}\n"))
+
+    assert main(["tenant", "set", "rota", "--webhook-secret", "--secrets-from-stdin", "--overlap-days", "2"]) == 0
+
+    assert tenants.get_tenant(shell_services.db, "rota").webhook_secrets(shell_services.box) == [new, WEBHOOK_SECRET]

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from connector.basware.signature import sign
+from connector.errors import ConfigurationError
 from connector.sandbox.server import ServerThread
-from connector.store import inbox, records
+from connector.store import db, inbox, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
 from connector.wiring import build_services
@@ -137,14 +139,17 @@ def test_other_signature_encodings_are_accepted(url: str, tenant: Tenant, encode
     assert response.status_code == 202
 
 
-def test_an_unknown_tenant_is_404(url: str, pg_services: Services, enqueued: Enqueued) -> None:
+def test_an_unknown_tenant_answers_like_a_bad_signature(
+    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+) -> None:
     body = notification("doc-6")
     before = inbox.count(pg_services.db)
 
-    response = _post(url, "no-such-tenant", body, signed_headers(body))
+    unknown = _post(url, "no-such-tenant", body, signed_headers(body))
+    forged = _post(url, tenant.name, body, {"X-BW-Signature": "00" * 32})
 
-    assert response.status_code == 404
-    assert "unknown tenant" in response.json()["error"]
+    assert unknown.status_code == forged.status_code == 401
+    assert unknown.json() == forged.json()  # nothing tells an outsider which tenants exist
     assert inbox.count(pg_services.db) == before and enqueued == []
 
 
@@ -219,3 +224,42 @@ def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(t
 
 def test_readyz_is_200_when_the_database_answers(url: str) -> None:
     assert requests.get(f"{url}/readyz", timeout=10).json() == {"status": "ready"}
+
+
+def test_a_tenant_with_a_weak_secret_cannot_be_registered(pg_services: Services, sandboxes: Sandboxes) -> None:
+    for weak in ("", "short", "x" * 31):
+        with pytest.raises(ConfigurationError, match="at least 32 bytes"):
+            add_tenant(pg_services, sandboxes, webhook_secret=weak)
+
+
+def test_a_notification_signed_with_an_empty_key_is_refused_even_for_a_legacy_tenant(
+    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+) -> None:
+    with pg_services.db.begin() as conn:  # a tenant stored before secrets had a minimum length
+        conn.execute(
+            db.tenants.update().where(db.tenants.c.id == tenant.id).values(webhook_secret=pg_services.box.encrypt(""))
+        )
+    body = notification("doc-empty-key")
+
+    response = _post(url, tenant.name, body, {"X-BW-Signature": sign("", body)})
+
+    assert response.status_code == 401
+    assert _stored(pg_services, tenant) == (0, 0) and enqueued == []
+
+
+def test_during_a_rotation_both_secrets_verify_and_afterwards_only_the_new(
+    url: str, pg_services: Services, tenant: Tenant
+) -> None:
+    new = "rotated-webhook-secret-" + "9" * 20
+    until = tenants.rotate_webhook_secret(pg_services.db, pg_services.box, tenant.id, new, overlap=3600)
+    old_signed, new_signed = notification("doc-old-key"), notification("doc-new-key")
+
+    assert _post(url, tenant.name, old_signed, {"X-BW-Signature": sign(WEBHOOK_SECRET, old_signed)}).status_code == 202
+    assert _post(url, tenant.name, new_signed, {"X-BW-Signature": sign(new, new_signed)}).status_code == 202
+
+    with pg_services.db.begin() as conn:  # the overlap is over
+        conn.execute(
+            db.tenants.update().where(db.tenants.c.id == tenant.id).values(webhook_secret_previous_until=until - 7200)
+        )
+    late = notification("doc-old-key-late")
+    assert _post(url, tenant.name, late, {"X-BW-Signature": sign(WEBHOOK_SECRET, late)}).status_code == 401

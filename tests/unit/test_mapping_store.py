@@ -15,7 +15,7 @@ def _tenant(svc: Services) -> int:
     return tenants.add_tenant(
         svc.db, svc.box, name="acme", exact_region="NL", exact_client_id="c", exact_client_secret="s",
         exact_redirect_uri="http://127.0.0.1/cb", basware_region="EU", basware_client_id="b",
-        basware_client_secret="s", webhook_secret="w", purchase_journal="60",
+        basware_client_secret="s", webhook_secret="w" * 32, purchase_journal="60",
     ).id  # fmt: skip
 
 

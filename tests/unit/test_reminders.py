@@ -125,7 +125,7 @@ def plain_tenant(svc: Services, name: str = "acme", **fields: Any) -> Tenant:
         basware_region="EU",
         basware_client_id="bw-app",
         basware_client_secret="bw-secret-unit",
-        webhook_secret="hook-secret-unit",
+        webhook_secret="hook-secret-unit-0123456789abcdef",
         purchase_journal="60",
     )
     values.update(fields)
