@@ -16,6 +16,7 @@ from connector.store import inbox
 from connector.store.tenants import find_tenant
 from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
+from webhook_receiver.signature_log import log_rejection, note_connection_test
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def receive(tenant_name: str) -> Any:
         secret = tenant.secret("webhook_secret", svc.box)
         verify(secret, body, request.headers.get(svc.settings.signature_header))
     except SignatureError as exc:
-        log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
+        log_rejection(svc, tenant_name, secret, body, request.headers.items())  # the log explains; the answer not
         return _answer(401, error=str(exc))
     except ConfigurationError:
         log.error("tenant=%s step=receive cannot decrypt the webhook secret", tenant_name)
@@ -52,6 +53,7 @@ def receive(tenant_name: str) -> Any:
     except ValidationError as exc:
         return _answer(400, error=f"invalid notification: {exc.messages}")
     if notification.is_connection_test:
+        note_connection_test(svc, tenant, request.headers.items())
         return _answer(200, status="ok")
     try:
         accepted = inbox.record_notification(
