@@ -53,9 +53,17 @@ def github_slug(heading: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_every_link_into_the_facts_points_at_a_heading_that_exists(texts: dict[str, str]) -> None:
+def facts_anchors() -> set[str]:
     headings = re.findall(r"^#{1,6} (.+)$", FACTS.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    anchors = {github_slug(heading) for heading in headings}
+    return {github_slug(heading) for heading in headings}
+
+
+def test_every_link_into_the_facts_points_at_a_heading_that_exists(texts: dict[str, str]) -> None:
     cited = {(name, anchor) for name, text in texts.items() for anchor in ANCHOR.findall(text)}
     assert cited, "the code should cite docs/api-facts.md"
-    assert {(name, anchor) for name, anchor in cited if anchor not in anchors} == set()
+    assert {(name, anchor) for name, anchor in cited if anchor not in facts_anchors()} == set()
+
+
+def test_links_inside_the_facts_resolve() -> None:
+    inside = set(re.findall(r"\]\(#([a-z0-9-]+)\)", FACTS.read_text(encoding="utf-8")))
+    assert inside and inside - facts_anchors() == set()
