@@ -16,6 +16,7 @@ from connector.store import inbox
 from connector.store.tenants import find_tenant
 from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
+from webhook_receiver.signature_log import log_rejection, note_connection_test
 
 bp = Blueprint("webhooks", __name__)
 UNVERIFIED = "signature missing or not valid"
@@ -42,7 +43,11 @@ def receive(tenant_name: str) -> Any:
     try:
         _verify(tenant.webhook_secrets(svc.box), body, request.headers.get(svc.settings.signature_header))
     except SignatureError as exc:
-        log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
+        secrets = tenant.webhook_secrets(svc.box)
+        if secrets:  # the log explains (header names, encodings tried); the answer does not
+            log_rejection(svc, tenant_name, secrets[0], body, request.headers.items())
+        else:
+            log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
         return _answer(401, error=UNVERIFIED)
     except ConfigurationError:
         log.error("tenant=%s step=receive cannot decrypt the webhook secret", tenant_name)
@@ -54,6 +59,7 @@ def receive(tenant_name: str) -> Any:
     except ValidationError as exc:
         return _answer(400, error=f"invalid notification: {exc.messages}")
     if notification.is_connection_test:
+        note_connection_test(svc, tenant, request.headers.items())
         return _answer(200, status="ok")
     try:
         accepted = inbox.record_notification(

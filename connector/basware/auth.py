@@ -1,7 +1,7 @@
 """OAuth2 client credentials for the Basware API: fetch, cache and renew a bearer token.
 
 The token endpoint is `POST {base}/v1/tokens` with a form body and the client id and secret as HTTP Basic
-credentials (reference/basware.md §1). There is no refresh token: when the cached token nears its
+credentials (docs/api-facts.md#basware-tokens-and-scopes). There is no refresh token: when the cached token nears its
 `expires_in`, or the API answers 401, we simply ask for a new one.
 """
 

@@ -2,7 +2,7 @@
 
 Every call carries a fresh UUID v4 `X-BW-REQUEST-ID`. Redirects are followed here, not by `requests`,
 because the targets are pre-signed object-store URLs that reject an `Authorization` header, and `requests`
-strips it only across hosts (reference/basware.md §6 "Redirects"). `requests` exceptions and error statuses
+strips it only across hosts (docs/api-facts.md#basware-paging-and-redirects). `requests` exceptions and error statuses
 are translated into `connector.errors` at this boundary; bodies are parsed with `connector.jsonutil` so money
 stays `Decimal`.
 """
@@ -107,7 +107,7 @@ class BaswareClient:
         last_updated: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every accounting document in `status`, page by page (404 means there are none)."""
-        # Capital P: this endpoint alone spells it ProcessingStatus (reference §2, step 1).
+        # Capital P: this endpoint alone spells it ProcessingStatus (docs/api-facts.md, Basware invoices).
         params = {"ProcessingStatus": status, "pageSize": _page_size(page_size)}
         params.update(_optional(companyCode=company_code, lastUpdated=last_updated))
         return self._paged(LIST_DOCUMENTS, params, "accountingDocuments")

@@ -6,7 +6,7 @@ from connector.errors import ConfigurationError
 
 # EU production is confirmed by Basware's own MuleSoft connector (tokenUrl https://api.basware.com/v1/tokens).
 # US, AU and CA are UNCONFIRMED guesses that follow the EU pattern: Basware names the regions (P2P manual,
-# MuleSoft docs) but no source we have shows their hosts. See /work/shared/reference/basware.md §1 "Hosts".
+# MuleSoft docs) but no public source shows their hosts (docs/api-facts.md#basware-regions-and-hosts).
 # Test environments (e.g. https://test-api.basware.com) are reached through the per-tenant override.
 BASWARE_BASE_URLS: dict[str, str] = {
     "EU": "https://api.basware.com",

@@ -2,7 +2,7 @@
 
 Amounts must already be exact: `Decimal` (what `connector.jsonutil.loads` produces), `int` or a numeric
 string; a float is refused because it may already have lost a cent. Unknown fields are ignored because
-Basware's API only ever adds fields (reference/basware.md, MULE-OAS vs P2P-OAS).
+Basware's API only ever adds fields (docs/api-facts.md#basware-paging-and-redirects).
 
 Errors: `load_invoice` and `load_vendor` raise `connector.errors.RecordBlocked` naming every bad field, so
 the record is kept and explained. `load_notification` raises `marshmallow.ValidationError`: the webhook
@@ -177,7 +177,7 @@ def load_vendor(data: dict[str, Any]) -> Vendor:
 
 
 def _vat_number(identifiers: list[dict[str, Any]]) -> str | None:
-    # Which schemeId means VAT is tenant configuration (reference §3), so accept the usual spellings.
+    # Which schemeId means VAT is tenant configuration (docs/api-facts.md#basware-vendors): accept the usual ones.
     for identifier in identifiers:
         scheme = "".join(ch for ch in (identifier["scheme_id"] or "").upper() if ch.isalnum())
         if scheme in VAT_SCHEMES and identifier["id"]:

@@ -1,7 +1,7 @@
 """Basware's OAuth scopes, derived from the calls the client declares.
 
 Every Basware API has its own scopes: `<api>.read` for GET, `<api>.write` for POST/PUT/PATCH and `<api>.delete`
-for DELETE, and a token without the scope a call needs is answered 403 (docs/api-facts.md, "Basware scopes").
+for DELETE, and a token without the scope a call needs is answered 403 (docs/api-facts.md#basware-tokens-and-scopes).
 A token carries only the scopes it was asked for, so the client must ask for the scopes of every API it calls.
 Rather than keep that list by hand (ours once lacked `exportedPurchaseOrders` and purchase orders never left
 Basware), each call the client makes is an `Endpoint` declared here, and the scope request is derived from them.

@@ -39,7 +39,7 @@ ITEM_SELECT = "ID,Code,Description,IsPurchaseItem,Unit,CostPriceStandard"
 ORDERS = "purchaseorder/PurchaseOrders"
 ORDER_SELECT = "PurchaseOrderID,OrderNumber,Supplier,YourRef,OrderDate,ReceiptDate,Currency,AmountFC,OrderStatus"
 BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
-_MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (reference §7)
+_MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
 _TRANSIENT = {502, 503, 504}
 _MAX_PAGES = 10_000  # a guard against a server that keeps sending the same __next
 

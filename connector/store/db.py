@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from connector.errors import StorageUnavailable
+from connector.errors import ConfigurationError, StorageUnavailable
 
 metadata = sa.MetaData()
 
@@ -215,8 +215,8 @@ class Database:
     """An engine plus the transaction helper every store module uses."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = _make_engine(url)
+        self.url = engine_url(url)  # str() of a URL masks its password, so logging it is safe
+        self.engine = _make_engine(self.url)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -253,8 +253,27 @@ class Database:
         self.engine.dispose()
 
 
-def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
+# Users write PostgreSQL URLs three ways. SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3, which we do
+# not install, and `postgres://` (Heroku's spelling) as no dialect at all: pin both to psycopg2, which we ship.
+_POSTGRES_NAMES = {"postgres", "postgresql"}
+_POSTGRES_DRIVER = "psycopg2"
+
+
+def engine_url(url: str) -> sa.URL:
+    """The database URL as the engine needs it: any PostgreSQL spelling pinned to the installed driver."""
+    try:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        # SQLAlchemy's own message repeats the whole URL, password included.
+        raise ConfigurationError("CONNECTOR_DATABASE_URL is not a database URL (dialect://user:pw@host/db)") from None
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in _POSTGRES_NAMES:
+        return parsed.set(drivername=f"postgresql+{driver or _POSTGRES_DRIVER}")
+    return parsed
+
+
+def _make_engine(url: sa.URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
