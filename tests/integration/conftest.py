@@ -16,8 +16,10 @@ from connector.sandbox.basware import BaswareSandbox
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.store import records
+from connector.store.tenants import Tenant
 from connector.sync.services import Services
-from tests.support import Sandboxes
+from tests.integration.receiving import Enqueued
+from tests.support import Sandboxes, add_tenant
 
 # The session worker's process id, for tests that kill its pool processes on purpose.
 WORKER_PIDS: dict[str, int] = {}
@@ -142,3 +144,24 @@ def settled(svc: Services, record_id: int) -> bool:
     """The record is written and reported, or blocked and reported."""
     record = records.get(svc.db, record_id)
     return (record.status, record.reported) in (("written", "success"), ("blocked", "failure"))
+
+
+@pytest.fixture
+def enqueued() -> Enqueued:
+    """What the receiver handed to the broker (a stand-in that can fail)."""
+    return Enqueued()
+
+
+@pytest.fixture
+def receiver_url(pg_services: Services, enqueued: Enqueued) -> Iterator[str]:
+    """A real receiver on PostgreSQL, publishing to `enqueued`."""
+    from webhook_receiver import create_app
+
+    with ServerThread(create_app(pg_services, enqueue=enqueued)) as server:
+        yield server.url
+
+
+@pytest.fixture
+def tenant(pg_services: Services, sandboxes: Sandboxes) -> Tenant:
+    """A tenant registered in the sandboxes, not consented (nothing calls Exact)."""
+    return add_tenant(pg_services, sandboxes, authorize=False)

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,51 +19,17 @@ from connector.store.tenants import Tenant
 from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
+from tests.integration.receiving import Enqueued, post_to, stored
 from tests.support import WEBHOOK_SECRET, Sandboxes, add_tenant, notification, signed_headers
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
 
 
-class Enqueued(list[int]):
-    """Record ids handed to the broker; `fail` makes the broker look down."""
-
-    fail = False
-
-    def __call__(self, record_id: int) -> None:
-        if self.fail:
-            raise ConnectionError("broker unreachable")
-        self.append(record_id)
-
-
-@pytest.fixture
-def enqueued() -> Enqueued:
-    return Enqueued()
-
-
-@pytest.fixture
-def url(pg_services: Services, enqueued: Enqueued) -> Iterator[str]:
-    with ServerThread(create_app(pg_services, enqueue=enqueued)) as server:
-        yield server.url
-
-
-@pytest.fixture
-def tenant(pg_services: Services, sandboxes: Sandboxes) -> Tenant:
-    return add_tenant(pg_services, sandboxes, authorize=False)
-
-
-def _stored(svc: Services, tenant: Tenant) -> tuple[int, int]:
-    return inbox.count(svc.db, tenant.id), len(records.list_records(svc.db, tenant_id=tenant.id))
-
-
-def _post(url: str, name: str, body: bytes, headers: dict[str, str]) -> requests.Response:
-    return requests.post(f"{url}/webhooks/basware/{name}", data=body, headers=headers, timeout=10)
-
-
 def test_a_signed_notification_is_recorded_then_enqueued(
-    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+    receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
-    response = _post(url, tenant.name, body := notification("doc-1"), signed_headers(body))
+    response = post_to(receiver_url, tenant.name, body := notification("doc-1"), signed_headers(body))
 
     assert response.status_code == 202
     [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
@@ -74,16 +39,16 @@ def test_a_signed_notification_is_recorded_then_enqueued(
 
 
 def test_a_duplicate_task_id_is_answered_200_and_enqueues_nothing(
-    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+    receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
     body = notification("doc-2")
-    first = _post(url, tenant.name, body, signed_headers(body))
-    second = _post(url, tenant.name, body, signed_headers(body))
+    first = post_to(receiver_url, tenant.name, body, signed_headers(body))
+    second = post_to(receiver_url, tenant.name, body, signed_headers(body))
 
     assert (first.status_code, second.status_code) == (202, 200)
     assert second.json()["status"] == "duplicate"
     assert len(enqueued) == 1
-    assert _stored(pg_services, tenant) == (1, 1)
+    assert stored(pg_services, tenant) == (1, 1)
 
 
 @pytest.mark.parametrize(
@@ -97,28 +62,28 @@ def test_a_duplicate_task_id_is_answered_200_and_enqueues_nothing(
     ids=["missing", "empty", "malformed", "wrong-secret"],
 )
 def test_a_bad_signature_is_refused_with_401_and_nothing_is_stored(
-    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued, header: str | None
+    receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued, header: str | None
 ) -> None:
     body = notification("doc-3")
     headers = {"Content-Type": "application/json"}
     if header is not None:
         headers["X-BW-Signature"] = header
 
-    response = _post(url, tenant.name, body, headers)
+    response = post_to(receiver_url, tenant.name, body, headers)
 
     assert response.status_code == 401
     assert "signature" in response.json()["error"]
-    assert _stored(pg_services, tenant) == (0, 0) and enqueued == []
+    assert stored(pg_services, tenant) == (0, 0) and enqueued == []
 
 
-def test_a_body_changed_after_signing_is_refused(url: str, pg_services: Services, tenant: Tenant) -> None:
+def test_a_body_changed_after_signing_is_refused(receiver_url: str, pg_services: Services, tenant: Tenant) -> None:
     body = notification("doc-4")
     headers = signed_headers(body)
 
-    response = _post(url, tenant.name, body.replace(b"doc-4", b"doc-5"), headers)
+    response = post_to(receiver_url, tenant.name, body.replace(b"doc-4", b"doc-5"), headers)
 
     assert response.status_code == 401
-    assert _stored(pg_services, tenant) == (0, 0)
+    assert stored(pg_services, tenant) == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -130,78 +95,80 @@ def test_a_body_changed_after_signing_is_refused(url: str, pg_services: Services
     ],
     ids=["sha256-prefix", "upper-hex", "base64"],
 )
-def test_other_signature_encodings_are_accepted(url: str, tenant: Tenant, encode) -> None:  # type: ignore[no-untyped-def]
+def test_other_signature_encodings_are_accepted(receiver_url: str, tenant: Tenant, encode) -> None:  # type: ignore[no-untyped-def]
     body = notification(f"doc-{uuid.uuid4().hex[:6]}")
     digest = hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).digest()
 
-    response = _post(url, tenant.name, body, {"X-BW-Signature": encode(digest)})
+    response = post_to(receiver_url, tenant.name, body, {"X-BW-Signature": encode(digest)})
 
     assert response.status_code == 202
 
 
 def test_an_unknown_tenant_answers_like_a_bad_signature(
-    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+    receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
     body = notification("doc-6")
     before = inbox.count(pg_services.db)
 
-    unknown = _post(url, "no-such-tenant", body, signed_headers(body))
-    forged = _post(url, tenant.name, body, {"X-BW-Signature": "00" * 32})
+    unknown = post_to(receiver_url, "no-such-tenant", body, signed_headers(body))
+    forged = post_to(receiver_url, tenant.name, body, {"X-BW-Signature": "00" * 32})
 
     assert unknown.status_code == forged.status_code == 401
     assert unknown.json() == forged.json()  # nothing tells an outsider which tenants exist
     assert inbox.count(pg_services.db) == before and enqueued == []
 
 
-def test_an_oversized_body_is_refused_with_413(url: str, pg_services: Services, tenant: Tenant) -> None:
+def test_an_oversized_body_is_refused_with_413(receiver_url: str, pg_services: Services, tenant: Tenant) -> None:
     body = b'{"taskId":"' + b"x" * (pg_services.settings.max_body_bytes + 10) + b'"}'
 
-    response = _post(url, tenant.name, body, signed_headers(body))
+    response = post_to(receiver_url, tenant.name, body, signed_headers(body))
 
     assert response.status_code == 413
-    assert _stored(pg_services, tenant) == (0, 0)
+    assert stored(pg_services, tenant) == (0, 0)
 
 
 def test_malformed_json_after_a_valid_signature_is_400_with_a_reason(
-    url: str, pg_services: Services, tenant: Tenant
+    receiver_url: str, pg_services: Services, tenant: Tenant
 ) -> None:
     body = b'{"taskId": "abc", "taskType": '
 
-    response = _post(url, tenant.name, body, signed_headers(body))
+    response = post_to(receiver_url, tenant.name, body, signed_headers(body))
 
     assert response.status_code == 400
     assert response.json()["error"].startswith("malformed JSON")
-    assert _stored(pg_services, tenant) == (0, 0)
+    assert stored(pg_services, tenant) == (0, 0)
 
 
 def test_a_notification_without_document_id_is_400_naming_the_field(
-    url: str, pg_services: Services, tenant: Tenant
+    receiver_url: str, pg_services: Services, tenant: Tenant
 ) -> None:
     body = b'{"taskId":"t-1","taskType":"AccountingDocuments","taskStatus":"New"}'
 
-    response = _post(url, tenant.name, body, signed_headers(body))
+    response = post_to(receiver_url, tenant.name, body, signed_headers(body))
 
     assert response.status_code == 400
     assert "documentId" in response.json()["error"]
-    assert _stored(pg_services, tenant) == (0, 0)
+    assert stored(pg_services, tenant) == (0, 0)
 
 
-def test_the_connection_test_is_answered_200_and_not_stored(url: str, pg_services: Services, tenant: Tenant) -> None:
+def test_the_connection_test_is_answered_200_and_not_stored(
+    receiver_url: str, pg_services: Services, tenant: Tenant
+) -> None:
     body = b'{"taskId":"c-1","taskType":"ConnectionTest","taskStatus":"New"}'
 
-    response = _post(url, tenant.name, body, signed_headers(body))
+    response = post_to(receiver_url, tenant.name, body, signed_headers(body))
 
     assert response.status_code == 200
-    assert _stored(pg_services, tenant) == (0, 0)
+    assert stored(pg_services, tenant) == (0, 0)
 
 
 def test_when_the_broker_is_down_the_event_is_kept_for_the_sweeper(
-    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+    receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
     enqueued.fail = True
     body = notification("doc-7")
 
-    response = _post(url, tenant.name, body, signed_headers(body))
+    response = post_to(receiver_url, tenant.name, body, signed_headers(body))
 
     assert response.status_code == 202  # durably recorded: Basware need not send it again
     [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
@@ -213,7 +180,7 @@ def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(t
     svc = build_services(make_settings(tmp_path, "postgresql+psycopg2://postgres@127.0.0.1:1/none", secret_key))
     with ServerThread(create_app(svc, enqueue=Enqueued())) as server:
         body = notification("doc-8")
-        response = _post(server.url, "any", body, signed_headers(body))
+        response = post_to(server.url, "any", body, signed_headers(body))
         ready = requests.get(f"{server.url}/readyz", timeout=10)
         alive = requests.get(f"{server.url}/healthz", timeout=10)
     svc.close()
@@ -222,8 +189,8 @@ def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(t
     assert (ready.status_code, alive.status_code) == (503, 200)
 
 
-def test_readyz_is_200_when_the_database_answers(url: str) -> None:
-    assert requests.get(f"{url}/readyz", timeout=10).json() == {"status": "ready"}
+def test_readyz_is_200_when_the_database_answers(receiver_url: str) -> None:
+    assert requests.get(f"{receiver_url}/readyz", timeout=10).json() == {"status": "ready"}
 
 
 def test_a_tenant_with_a_weak_secret_cannot_be_registered(pg_services: Services, sandboxes: Sandboxes) -> None:
@@ -233,7 +200,7 @@ def test_a_tenant_with_a_weak_secret_cannot_be_registered(pg_services: Services,
 
 
 def test_a_notification_signed_with_an_empty_key_is_refused_even_for_a_legacy_tenant(
-    url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
+    receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
     with pg_services.db.begin() as conn:  # a tenant stored before secrets had a minimum length
         conn.execute(
@@ -241,25 +208,28 @@ def test_a_notification_signed_with_an_empty_key_is_refused_even_for_a_legacy_te
         )
     body = notification("doc-empty-key")
 
-    response = _post(url, tenant.name, body, {"X-BW-Signature": sign("", body)})
+    response = post_to(receiver_url, tenant.name, body, {"X-BW-Signature": sign("", body)})
 
     assert response.status_code == 401
-    assert _stored(pg_services, tenant) == (0, 0) and enqueued == []
+    assert stored(pg_services, tenant) == (0, 0) and enqueued == []
 
 
 def test_during_a_rotation_both_secrets_verify_and_afterwards_only_the_new(
-    url: str, pg_services: Services, tenant: Tenant
+    receiver_url: str, pg_services: Services, tenant: Tenant
 ) -> None:
     new = "rotated-webhook-secret-" + "9" * 20
     until = tenants.rotate_webhook_secret(pg_services.db, pg_services.box, tenant.id, new, overlap=3600)
     old_signed, new_signed = notification("doc-old-key"), notification("doc-new-key")
 
-    assert _post(url, tenant.name, old_signed, {"X-BW-Signature": sign(WEBHOOK_SECRET, old_signed)}).status_code == 202
-    assert _post(url, tenant.name, new_signed, {"X-BW-Signature": sign(new, new_signed)}).status_code == 202
+    assert (
+        post_to(receiver_url, tenant.name, old_signed, {"X-BW-Signature": sign(WEBHOOK_SECRET, old_signed)}).status_code
+        == 202
+    )
+    assert post_to(receiver_url, tenant.name, new_signed, {"X-BW-Signature": sign(new, new_signed)}).status_code == 202
 
     with pg_services.db.begin() as conn:  # the overlap is over
         conn.execute(
             db.tenants.update().where(db.tenants.c.id == tenant.id).values(webhook_secret_previous_until=until - 7200)
         )
     late = notification("doc-old-key-late")
-    assert _post(url, tenant.name, late, {"X-BW-Signature": sign(WEBHOOK_SECRET, late)}).status_code == 401
+    assert post_to(receiver_url, tenant.name, late, {"X-BW-Signature": sign(WEBHOOK_SECRET, late)}).status_code == 401
