@@ -31,7 +31,9 @@ def _answer(code: int, **body: Any) -> Any:
 def receive(tenant_name: str) -> Any:
     """Accept one Basware notification (202), a duplicate (200) or refuse it with a reason."""
     svc = connector_services()
-    body = request.get_data(cache=True)  # the raw bytes: the signature is over exactly these
+    body = read_body(svc.settings.max_body_bytes)  # the raw bytes: the signature is over exactly these
+    if body is None:
+        return _answer(413, error=f"request body larger than {svc.settings.max_body_bytes} bytes")
     try:
         tenant = find_tenant(svc.db, tenant_name)
     except StorageUnavailable:
@@ -53,8 +55,12 @@ def receive(tenant_name: str) -> Any:
         log.error("tenant=%s step=receive cannot decrypt the webhook secret", tenant_name)
         return _answer(503, error="receiver misconfigured; retry later")
     try:
-        notification = load_notification(jsonutil.loads(body))
-    except (ValueError, UnicodeDecodeError) as exc:
+        notification = load_notification(jsonutil.loads(body.decode("utf-8")))
+    except UnicodeDecodeError:
+        return _answer(400, error="the body is not UTF-8 encoded JSON")
+    except RecursionError:
+        return _answer(400, error="malformed JSON: nested too deeply")
+    except ValueError as exc:
         return _answer(400, error=f"malformed JSON: {exc}")
     except ValidationError as exc:
         return _answer(400, error=f"invalid notification: {exc.messages}")
@@ -78,6 +84,21 @@ def receive(tenant_name: str) -> Any:
         return _answer(202, status="recorded", detail=f"task type {notification.task_type} is not processed")
     _publish(svc, accepted.inbox_id, accepted.record_id)
     return _answer(202, status="accepted", record_id=accepted.record_id)
+
+
+def read_body(limit: int) -> bytes | None:
+    """The raw body, or None when it is larger than `limit` bytes, with or without a Content-Length.
+
+    Flask's MAX_CONTENT_LENGTH quietly cuts a chunked body (no Content-Length) at the limit, so a too-large
+    notification used to fail its signature or, worse, parse; here it is refused whole with 413.
+    """
+    if request.content_length is not None:
+        return None if request.content_length > limit else request.get_data(cache=True)
+    stream = request.environ.get("wsgi.input")
+    if stream is None or not request.environ.get("wsgi.input_terminated"):
+        return b""  # no length and no terminated stream: WSGI gives no safe way to read a body
+    data = stream.read(limit + 1)
+    return None if len(data) > limit else data
 
 
 def _verify(secrets: list[str], body: bytes, header_value: str | None) -> None:

@@ -200,15 +200,40 @@ def _bank_account(payment_means: list[dict[str, Any]]) -> tuple[str | None, str 
     return None, None
 
 
+class StorableString(fields.String):
+    """A string the database can keep as it came: valid Unicode, no NUL, at most `max_length` characters.
+
+    PostgreSQL refuses NUL in text and a lone surrogate cannot be encoded; both, and an over-long value,
+    would otherwise surface as a database error long after the input was accepted.
+    """
+
+    def __init__(self, *args: Any, max_length: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.max_length:
+            raise ValidationError(f"longer than {self.max_length} characters")
+        if "\x00" in text:
+            raise ValidationError("contains a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("is not valid Unicode (a lone surrogate)") from None
+        return text
+
+
 class NotificationSchema(Schema):
     class Meta:
         unknown = INCLUDE  # everything else (expirationTime, …) is kept in Notification.extra
 
-    taskId = fields.String(required=True)
-    taskType = fields.String(required=True)
-    taskStatus = fields.String(required=True)
-    taskSubType = fields.String(load_default=None, allow_none=True)
-    documentId = fields.String(load_default=None, allow_none=True)
+    # The lengths are those of the inbox columns; Basware's ids are far shorter.
+    taskId = StorableString(required=True, max_length=100)
+    taskType = StorableString(required=True, max_length=60)
+    taskStatus = StorableString(required=True, max_length=60)
+    taskSubType = StorableString(load_default=None, allow_none=True, max_length=60)
+    documentId = StorableString(load_default=None, allow_none=True, max_length=100)
 
     @pre_load
     def _fix_task_type(self, data: Any, **kwargs: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from connector.errors import ConfigurationError
 from connector.exact.regions import EXACT_BASE_URLS
 from connector.store.db import Database, row_dict, tenants
 
+TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SECRET_FIELDS = ("exact_client_secret", "basware_client_secret", "webhook_secret")
 OPTIONAL_SECRETS = ("webhook_secret_previous",)
 # HMAC-SHA256 keys shorter than its 32-byte output are guessable or, empty, no key at all: a notification
@@ -84,8 +86,17 @@ def validate_regions(exact_region: str, basware_region: str) -> None:
         )
 
 
+def is_tenant_name(name: str) -> bool:
+    """True for a name that can be a tenant's: a letter or digit, then letters, digits, '.', '_' or '-' (64 max)."""
+    return TENANT_NAME.fullmatch(name) is not None
+
+
 def add_tenant(db: Database, box: SecretBox, *, name: str, **fields: Any) -> Tenant:
     """Register a tenant; secrets are encrypted before they reach the database."""
+    if not is_tenant_name(name):
+        raise ConfigurationError(
+            f"tenant names are 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit: {name!r}"
+        )
     fields["exact_region"] = fields["exact_region"].upper()
     fields["basware_region"] = fields["basware_region"].upper()
     validate_regions(fields["exact_region"], fields["basware_region"])
@@ -110,7 +121,9 @@ def get_tenant(db: Database, name_or_id: str | int) -> Tenant:
 
 
 def find_tenant(db: Database, name: str) -> Tenant | None:
-    """One tenant by name, or None."""
+    """One tenant by name, or None (also for a string that could never be a tenant's name)."""
+    if not is_tenant_name(name):
+        return None
     try:
         return get_tenant(db, name)
     except ConfigurationError:
