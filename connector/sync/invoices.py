@@ -192,7 +192,7 @@ def _write_locked(svc: Services, record: Record) -> None:
         svc,
         record,
         find=lambda: exact.find_purchase_entries(payload["Supplier"], invoice.invoice_number),
-        create=lambda: exact.create_purchase_entry(payload),
+        create=lambda admitted: exact.create_purchase_entry(payload, on_admitted=admitted),
     )
     number = str(entry.get("EntryNumber") or "")
     records.update(

@@ -336,7 +336,7 @@ def _write_locked(svc: Services, record: Record) -> None:
         svc,
         record,
         find=lambda: exact.find_purchase_orders(payload["Supplier"], order.order_number),
-        create=lambda: exact.create_purchase_order(payload),
+        create=lambda admitted: exact.create_purchase_order(payload, on_admitted=admitted),
     )
     number = str(written.get("OrderNumber") or "")
     order_id = str(written["PurchaseOrderID"])

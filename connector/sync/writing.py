@@ -3,8 +3,9 @@ to Exact exactly once.
 
 Every step that writes (or reports) holds the record's lease, so chains racing on one document take turns.
 The first attempt creates the document; any later attempt first looks for what an interrupted one may have
-created (a crash between Exact's 201 and our commit) and adopts it. The attempt counter is committed before
-the POST, which is what lets the first attempt skip the look-up and keep steady state at one call.
+created (a crash between Exact's 201 and our commit) and adopts it. The attempt counter is committed just before
+the POST leaves (after the rate check admitted it), which is what lets the first attempt skip the look-up and
+keep steady state at one call.
 """
 
 from __future__ import annotations
@@ -63,12 +64,24 @@ def record_lease(svc: Services, record_id: int, doing: str = "writing") -> Itera
 
 
 def write_once(
-    svc: Services, record: Record, *, find: Callable[[], list[dict[str, Any]]], create: Callable[[], dict[str, Any]]
+    svc: Services,
+    record: Record,
+    *,
+    find: Callable[[], list[dict[str, Any]]],
+    create: Callable[[Callable[[], None]], dict[str, Any]],
 ) -> tuple[dict[str, Any], str]:
-    """The document in Exact and how it came to be: "adopted" from an earlier attempt, or "created" now."""
+    """The document in Exact and how it came to be: "adopted" from an earlier attempt, or "created" now.
+
+    `create` gets the callback that counts the attempt and must hand it to the client, which calls it only
+    once the rate check admitted the POST: a write put off for the limit's reset is no attempt, and costs no
+    look-up later.
+    """
     if record.write_attempts > 0:
         found = find()
         if found:
             return found[0], "adopted"
-    records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
-    return create(), "created"
+
+    def count_attempt() -> None:
+        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
+
+    return create(count_attempt), "created"
