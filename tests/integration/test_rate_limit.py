@@ -11,7 +11,7 @@ from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.store import records
-from connector.sync import invoices
+from connector.sync import steps
 from connector.sync.ratelimit import SharedRateLimit
 from connector.sync.services import Services
 from tests.integration import test_mapping_helpers as helpers
@@ -108,18 +108,18 @@ def test_a_write_put_off_for_the_limit_is_no_attempt_and_costs_one_call_later(
     basware_id = own_exact.sandboxes.basware.add_invoice(make_invoice(number, "1001", "Acme Supplies BV", [row()]))
     with pg_services.db.begin() as conn:
         record_id = records.upsert_pending(conn, tenant.id, "invoice", basware_id)
-    for step in (invoices.fetch, invoices.map_vendor, invoices.validate):
+    for step in (steps.fetch, steps.map_vendor, steps.validate):
         step(pg_services, record_id)
     limit = SharedRateLimit(pg_services.db, tenant.id)
     limit.observe(_headers(minutely_remaining=0))  # the minute is spent: the write is put off, nothing is sent
 
     with pytest.raises(RateLimited):
-        invoices.write(pg_services, record_id)
+        steps.write(pg_services, record_id)
     assert records.get(pg_services.db, record_id).write_attempts == 0
 
     limit.observe(_headers(minutely_remaining=50))  # the window reopened
     before = own_exact.calls()
-    invoices.write(pg_services, record_id)
+    steps.write(pg_services, record_id)
 
     assert own_exact.calls() - before == 1  # the POST alone: no look-up for an attempt that never left
     assert records.get(pg_services.db, record_id).status == "written"
