@@ -212,60 +212,34 @@ def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[Prob
 def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[Problem]) -> str | None:
     source = row.tax_code or (percent_key(row.tax_percent) if row.tax_percent is not None else None)
     if source is None:
-        problems.append(
-            problem(
-                row.row_index,
-                "vat_code",
-                None,
-                None,
-                "the coding row has neither a tax code nor a tax percentage",
-                [],
-            )
-        )
+        text = "the coding row has neither a tax code nor a tax percentage"
+        problems.append(problem(row.row_index, "vat_code", None, None, text))
         return None
     code = mapping.get(("vat_code", source))
-    if code is None:
+    text = _vat_problem(row, source, code, master)
+    if text is not None:
         problems.append(
-            problem(
-                row.row_index,
-                "vat_code",
-                source,
-                None,
-                f"no VAT mapping for Basware tax {source}; add a vat_code mapping",
-                _vat_suggestions(row.tax_percent, master),
-            )
+            problem(row.row_index, "vat_code", source, code, text, _vat_suggestions(row.tax_percent, master))
         )
         return None
+    return code
+
+
+def _vat_problem(row: CodingRow, source: str, code: str | None, master: MasterData) -> str | None:
+    """What is wrong with the VAT code a row maps to, or None when it may be used."""
+    if code is None:
+        return f"no VAT mapping for Basware tax {source}; add a vat_code mapping"
     found = master.vat_codes.get(code)
     if found is None or found.get("IsBlocked"):
         state = "does not exist" if found is None else "is blocked"
-        problems.append(
-            problem(
-                row.row_index,
-                "vat_code",
-                source,
-                code,
-                f"VAT code {code} {state} in Exact division {master.division}",
-                _vat_suggestions(row.tax_percent, master),
-            )
+        return f"VAT code {code} {state} in Exact division {master.division}"
+    exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
+    if row.tax_percent is not None and exact_percent.normalize() != row.tax_percent.normalize():
+        return (
+            f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
+            f"line says {percent_key(row.tax_percent)}%"
         )
-        return None
-    if row.tax_percent is not None:
-        exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
-        if exact_percent.normalize() != row.tax_percent.normalize():
-            problems.append(
-                problem(
-                    row.row_index,
-                    "vat_code",
-                    source,
-                    code,
-                    f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
-                    f"line says {percent_key(row.tax_percent)}%",
-                    _vat_suggestions(row.tax_percent, master),
-                )
-            )
-            return None
-    return code
+    return None
 
 
 def _vat_suggestions(percent: Decimal | None, master: MasterData) -> list[str]:
