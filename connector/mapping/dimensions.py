@@ -212,14 +212,14 @@ def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[Prob
 def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[Problem]) -> str | None:
     source = row.tax_code or (percent_key(row.tax_percent) if row.tax_percent is not None else None)
     if source is None:
-        text = "the coding row has neither a tax code nor a tax percentage"
-        problems.append(problem(row.row_index, "vat_code", None, None, text))
+        missing = "the coding row has neither a tax code nor a tax percentage"
+        problems.append(problem(row.row_index, "vat_code", None, None, missing))
         return None
     code = mapping.get(("vat_code", source))
-    text = _vat_problem(row, source, code, master)
-    if text is not None:
+    wrong = _vat_problem(row, source, code, master)
+    if wrong is not None:
         problems.append(
-            problem(row.row_index, "vat_code", source, code, text, _vat_suggestions(row.tax_percent, master))
+            problem(row.row_index, "vat_code", source, code, wrong, _vat_suggestions(row.tax_percent, master))
         )
         return None
     return code
