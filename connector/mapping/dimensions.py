@@ -66,27 +66,11 @@ def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list
     code = mapping.get(("journal", journal), journal)
     found = master.journals.get(code)
     if found is None:
-        return [
-            problem(
-                None,
-                "journal",
-                journal,
-                code,
-                f"journal {code} does not exist in Exact division {master.division}",
-                _close(code, master.journals),
-            )
-        ]
+        text = f"journal {code} does not exist in Exact division {master.division}"
+        return [problem(None, "journal", journal, code, text, _close(code, master.journals))]
     if int(found.get("Type") or 0) != PURCHASE_JOURNAL_TYPE:
-        return [
-            problem(
-                None,
-                "journal",
-                journal,
-                code,
-                f"journal {code} is not a purchase journal",
-                [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE],
-            )
-        ]
+        purchase = [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE]
+        return [problem(None, "journal", journal, code, f"journal {code} is not a purchase journal", purchase)]
     return []
 
 
