@@ -106,7 +106,8 @@ def _write_locked(svc: Services, record: Record) -> None:
     doc = _document(record, tenant)
     plan = Plan.load(record.plan)
     payload = kind.payload(plan, doc)
-    reference = kind.summary(doc).reference
+    summary = kind.summary(doc)
+    reference = summary.reference
     written, how = write_once(
         svc,
         record,
@@ -119,7 +120,6 @@ def _write_locked(svc: Services, record: Record) -> None:
         reason=None, problems=None,
         written_document=record.document,  # the version in Exact: what a later version is compared with
     )  # fmt: skip
-    summary = kind.summary(doc)
     audit.of_record(
         svc.db,
         record,

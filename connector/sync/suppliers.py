@@ -5,9 +5,9 @@ Exact's crm/Accounts answers only filtered queries (mandatory filtering: Code, I
 VATNumber, ... may be filtered on), so each rule is one targeted query on those fields alone:
 `Code eq`, `VATNumber eq` (as Basware wrote it and in its compact form), `Name eq`, each with
 `IsSupplier eq true`. `Name eq` replaces the `trim(Name) eq` the invoice chain used: that a function call
-satisfies the mandatory-filter check is confirmed by no source, while `Name eq` is; Exact compares text the
-way SQL Server does (case-insensitive, trailing spaces ignored), and we send the name trimmed and
-single-spaced. Candidates are then compared again by our own rules (`mapping.vendors`), and more than one
+satisfies the mandatory-filter check is confirmed by no source, while `Name eq` is. We send the name trimmed
+and single-spaced; a supplier whose name Exact keeps with stray spaces is then found by code or VAT number,
+or mapped by hand. Candidates are compared again by our own rules (`mapping.vendors`), and more than one
 blocks. Every match the documents find is remembered in the mapping with the rule that found it.
 """
 
