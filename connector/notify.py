@@ -45,10 +45,6 @@ class Delivery:
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
-    @property
-    def has_channels(self) -> bool:
-        return bool(self.sent or self.failed)
-
 
 class Notifier:
     """Sends one message through every channel a tenant has configured."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.mapping.problems import Problem
 from connector.mapping.table import value_problem
 from connector.mapping.vendors import ORIGINS
 from connector.store.mappings import MAPPING_KINDS
@@ -26,7 +27,7 @@ STATUS_LABELS = {
     "waiting_for_reauth": "waiting for Exact sign-in",
     "failed": "failed",
 }
-KIND_LABELS = {"invoice": "invoice", "purchase_order": "purchase order", "vendor": "supplier"}
+KIND_LABELS = {"invoice": "invoice", "purchase_order": "purchase order"}
 FIELD_LABELS = {
     "vendor": "supplier",
     "gl_account": "GL account",
@@ -70,27 +71,22 @@ def is_replayable(status: str) -> bool:
     return status in REPLAYABLE
 
 
-def problem_text(problem: dict[str, Any], *, plain: bool = False) -> str:
+def problem_text(problem: dict[str, Any], *, plain: bool = False, whole: str = "whole document") -> str:
     """One blocking problem as an accountant reads it: where, which code, what is wrong, what exists instead.
 
     `plain` names the field in words ("GL account"); without it, as the CLI prints it ("gl_account").
+    `whole` is what a problem of the whole document is said to be about (say, "purchase order").
     """
-    where = f"line {problem['row']}" if problem.get("row") is not None else "invoice"
-    code = problem.get("basware_code")
-    mapped = problem.get("mapped_code")
-    field = field_label(problem.get("field")) if plain else problem.get("field")
-    codes = ""
-    if code is not None:
-        codes = f" {field} {code}" + (f" (mapped to {mapped})" if mapped not in (None, code) else "")
-    hint = f"  (close matches: {', '.join(problem['suggestions'])})" if problem.get("suggestions") else ""
-    return f"{where}{codes}: {problem['problem']}{hint}"
+    return Problem.from_dict(problem).detailed(whole=whole, label=field_label if plain else str)
 
 
 def summary(record: Record, width: int = 90, *, plain: bool = False) -> str:
     """How many problems a blocked record has and the first of them; else the reason."""
     if record.problems:
         count = len(record.problems)
-        text = (f"{count} problems, first " if count > 1 else "") + problem_text(record.problems[0], plain=plain)
+        whole = KIND_LABELS.get(record.kind, record.kind)
+        first = problem_text(record.problems[0], plain=plain, whole=whole)
+        text = (f"{count} problems, first " if count > 1 else "") + first
     else:
         text = record.reason or ""
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -98,16 +94,15 @@ def summary(record: Record, width: int = 90, *, plain: bool = False) -> str:
 
 def problem_row(problem: dict[str, Any]) -> dict[str, Any]:
     """One problem as a table row; `fix_kind` names the mapping that would fix it, when one would."""
-    field = problem.get("field")
-    code = problem.get("basware_code")
+    found = Problem.from_dict(problem)
     return {
-        "where": f"line {problem['row']}" if problem.get("row") is not None else "whole document",
-        "field": field_label(field),
-        "basware_code": code or "",
-        "mapped_code": problem.get("mapped_code") or "",
-        "problem": problem.get("problem", ""),
-        "suggestions": list(problem.get("suggestions") or []),
-        "fix_kind": field if field in MAPPING_KINDS and code else None,
+        "where": found.where(),
+        "field": field_label(found.field),
+        "basware_code": found.basware_code or "",
+        "mapped_code": found.mapped_code or "",
+        "problem": found.text,
+        "suggestions": list(found.suggestions),
+        "fix_kind": found.field if found.field in MAPPING_KINDS and found.basware_code else None,
     }
 
 

@@ -21,7 +21,7 @@ from connector.errors import (
 from connector.logcontext import log_context
 from connector.store import inbox, records
 from connector.store.locks import held_or_skip
-from connector.sync import invoices, outcomes, stalled
+from connector.sync import outcomes, stalled, steps
 from connector.sync.services import Services
 from workers.app import app
 from workers.context import services
@@ -31,13 +31,11 @@ log = logging.getLogger(__name__)
 Step = Callable[[Services, int], None]
 
 
-def run_step(
-    task: Task, record_id: int, step: str, func: Step, on_blocked: Callable[[int], object] | None = None
-) -> int:
+def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
     """Run one step; retry what may pass, block what needs a person, pause on a dead grant.
 
-    `on_blocked` runs after a record is blocked: invoices tell Basware (the default); orders have no such
-    response and simply stay waiting for export.
+    A blocked record is reported to Basware when its kind tells Basware about blocks (an invoice's failure
+    response); a blocked order simply stays waiting for export.
     """
     svc = services()
     with log_context(tenant=_tenant_of(svc, record_id), record=record_id, step=step):
@@ -56,8 +54,8 @@ def run_step(
             outcomes.wait_for_reauth(svc, record_id, step, exc)
             raise Ignore() from exc
         except (RecordBlocked, FatalAPIError) as exc:
-            if outcomes.block(svc, record_id, step, exc):
-                (report_to_basware.delay if on_blocked is None else on_blocked)(record_id)
+            if outcomes.block(svc, record_id, step, exc) and steps.reports_blocks(svc, record_id):
+                report_to_basware.delay(record_id)
             raise Ignore() from exc
         except ConfigurationError as exc:
             outcomes.fail(svc, record_id, step, str(exc))
@@ -80,45 +78,41 @@ def _tenant_of(svc: Services, record_id: int) -> int | str:
         return "?"
 
 
+# One chain for every document kind: each task runs the step for the record's kind (`connector.sync.steps`).
+
+
 @app.task(bind=True, name="connector.fetch_from_basware")
 def fetch_from_basware(self: Task, record_id: int) -> int:
-    """Fetch and acknowledge the Basware document."""
-    return run_step(self, record_id, "fetch", invoices.fetch)
+    """Fetch the Basware document (and take it on there, as its kind does)."""
+    return run_step(self, record_id, "fetch", steps.fetch)
 
 
 @app.task(bind=True, name="connector.map_vendor")
 def map_vendor(self: Task, record_id: int) -> int:
     """Resolve the Exact supplier."""
-    return run_step(self, record_id, "map_vendor", invoices.map_vendor)
+    return run_step(self, record_id, "map_vendor", steps.map_vendor)
 
 
 @app.task(bind=True, name="connector.validate_dimensions")
 def validate_dimensions(self: Task, record_id: int) -> int:
     """Map and check every line inside the target division."""
-    return run_step(self, record_id, "validate", invoices.validate)
+    return run_step(self, record_id, "validate", steps.validate)
 
 
 @app.task(bind=True, name="connector.write_to_exact")
 def write_to_exact(self: Task, record_id: int) -> int:
-    """Write the purchase entry exactly once."""
-    return run_step(self, record_id, "write", invoices.write)
+    """Write the Exact document exactly once."""
+    return run_step(self, record_id, "write", steps.write)
 
 
 @app.task(bind=True, name="connector.report_to_basware")
 def report_to_basware(self: Task, record_id: int) -> int:
-    """Post the transfer response to Basware."""
-    return run_step(self, record_id, "report", invoices.report)
+    """Tell Basware the outcome (a transfer response, or an order's export acknowledgement)."""
+    return run_step(self, record_id, "report", steps.report)
 
 
 def start_chain(record_id: int) -> None:
-    """Put a record's chain on the broker; a worker picks the chain for the record's kind."""
-    from workers.orders import start_record_chain  # late: workers.orders builds on this module
-
-    start_record_chain.delay(record_id)
-
-
-def start_invoice_chain(record_id: int) -> None:
-    """Put an invoice record's whole chain on the broker; steps already done are skipped by the steps."""
+    """Put a record's whole chain on the broker; steps already done are skipped by the steps."""
     chain(
         fetch_from_basware.si(record_id),
         map_vendor.s(),

@@ -41,6 +41,7 @@ ORDER_SELECT = "PurchaseOrderID,OrderNumber,Supplier,YourRef,OrderDate,ReceiptDa
 BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
 _MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
 _TRANSIENT = {502, 503, 504}
+Admitted = Callable[[], None] | None  # told when a request passed the rate check and is about to leave
 _MAX_PAGES = 10_000  # a guard against a server that keeps sending the same __next
 
 
@@ -158,9 +159,12 @@ class ExactClient:
             entity = entity[0]
         return dict(entity)
 
-    def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Create an entity; with `Prefer: return=representation` Exact returns it fully populated."""
-        payload = self._call("POST", self._url(path), body)
+    def post(self, path: str, body: Mapping[str, Any], *, on_admitted: Admitted = None) -> dict[str, Any]:
+        """Create an entity; with `Prefer: return=representation` Exact returns it fully populated.
+
+        `on_admitted` runs once the rate check let the request go, just before it is sent.
+        """
+        payload = self._call("POST", self._url(path), body, on_admitted)
         entity = odata.unwrap(payload) if payload is not None else {}
         return dict(entity) if isinstance(entity, dict) else {}
 
@@ -209,9 +213,13 @@ class ExactClient:
         query = f"Supplier eq {odata.guid(supplier_id)} and YourRef eq {odata.string(your_ref)}"
         return odata.trim_codes(self.get_all(ENTRIES, filter=query, select=ENTRY_SELECT))
 
-    def create_purchase_entry(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def create_purchase_entry(self, payload: Mapping[str, Any], *, on_admitted: Admitted = None) -> dict[str, Any]:
         """Post a purchase entry with its lines; returns the created entry (EntryID, EntryNumber, …)."""
-        return odata.trim_codes(self.post(ENTRIES, payload))
+        return odata.trim_codes(self.post(ENTRIES, payload, on_admitted=on_admitted))
+
+    def update_purchase_entry(self, entry_id: str, payload: Mapping[str, Any]) -> None:
+        """Change an entry's header (and its existing lines) in place."""
+        self.put(f"{ENTRIES}({odata.guid(entry_id)})", payload)
 
     def get_purchase_entry(self, entry_id: str) -> dict[str, Any]:
         """One purchase entry with its lines expanded (to verify what Exact kept)."""
@@ -232,9 +240,11 @@ class ExactClient:
             raise FatalAPIError("Exact sent a next link to another host; refusing to follow", system=SYSTEM)
         return link
 
-    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> Any:
+    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None, on_admitted: Admitted = None) -> Any:
         if self._before_call is not None:
             self._before_call()
+        if on_admitted is not None:  # from here on the request may reach Exact
+            on_admitted()
         token = self._tokens.access_token()
         response = self._send(method, url, token, body)
         if response.status_code == 401:
@@ -294,9 +304,9 @@ class ExactClient:
         query = f"Supplier eq {odata.guid(supplier_id)} and YourRef eq {odata.string(your_ref)}"
         return odata.trim_codes(self.get_all(ORDERS, filter=query, select=ORDER_SELECT))
 
-    def create_purchase_order(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def create_purchase_order(self, payload: Mapping[str, Any], *, on_admitted: Admitted = None) -> dict[str, Any]:
         """Post a purchase order with its lines; returns the created order (PurchaseOrderID, OrderNumber, …)."""
-        return odata.trim_codes(self.post(ORDERS, payload))
+        return odata.trim_codes(self.post(ORDERS, payload, on_admitted=on_admitted))
 
     def get_purchase_order(self, order_id: str) -> dict[str, Any]:
         """One purchase order with its lines expanded."""

@@ -13,9 +13,10 @@ from typing import Any
 
 from connector.domain import CodingRow, Invoice
 from connector.mapping import money
-from connector.mapping.problems import problem
+from connector.mapping.problems import Problem, problem
 
 PURCHASE_JOURNAL_TYPE = 22
+DIMENSION_FIELDS = {"cost_center": "CostCenter", "cost_unit": "CostUnit"}  # the Exact line field of each
 MANDATORY = 1  # GLAccount.UseCostcenter / UseCostunit: 0 optional, 1 mandatory, 2 no
 # Active ISO 4217 codes: a typo such as "EUE" blocks here, with close matches, instead of in Exact.
 ISO_CURRENCIES = frozenset(
@@ -49,12 +50,10 @@ def percent_key(percent: Decimal) -> str:
     return text
 
 
-def plan_lines(
-    invoice: Invoice, master: MasterData, mapping: Mapping
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def plan_lines(invoice: Invoice, master: MasterData, mapping: Mapping) -> tuple[list[dict[str, Any]], list[Problem]]:
     """Exact purchase entry lines for the invoice, and every problem found on the way (empty when clean)."""
     lines: list[dict[str, Any]] = []
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     for row in invoice.rows:
         line, row_problems = _plan_row(row, invoice, master, mapping)
         lines.append(line)
@@ -62,36 +61,20 @@ def plan_lines(
     return lines, problems
 
 
-def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list[dict[str, Any]]:
+def journal_problems(journal: str, master: MasterData, mapping: Mapping) -> list[Problem]:
     """The tenant's purchase journal must exist in the division and be a purchase journal."""
     code = mapping.get(("journal", journal), journal)
     found = master.journals.get(code)
     if found is None:
-        return [
-            problem(
-                None,
-                "journal",
-                journal,
-                code,
-                f"journal {code} does not exist in Exact division {master.division}",
-                _close(code, master.journals),
-            )
-        ]
+        text = f"journal {code} does not exist in Exact division {master.division}"
+        return [problem(None, "journal", journal, code, text, _close(code, master.journals))]
     if int(found.get("Type") or 0) != PURCHASE_JOURNAL_TYPE:
-        return [
-            problem(
-                None,
-                "journal",
-                journal,
-                code,
-                f"journal {code} is not a purchase journal",
-                [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE],
-            )
-        ]
+        purchase = [c for c, j in master.journals.items() if int(j.get("Type") or 0) == PURCHASE_JOURNAL_TYPE]
+        return [problem(None, "journal", journal, code, f"journal {code} is not a purchase journal", purchase)]
     return []
 
 
-def currency_problems(currency: str) -> list[dict[str, Any]]:
+def currency_problems(currency: str) -> list[Problem]:
     """The invoice currency must be an active ISO 4217 code (Exact keeps amounts in it as FC amounts)."""
     if currency in ISO_CURRENCIES:
         return []
@@ -101,8 +84,8 @@ def currency_problems(currency: str) -> list[dict[str, Any]]:
 
 def _plan_row(
     row: CodingRow, invoice: Invoice, master: MasterData, mapping: Mapping
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    problems: list[dict[str, Any]] = []
+) -> tuple[dict[str, Any], list[Problem]]:
+    problems: list[Problem] = []
     line: dict[str, Any] = {
         **money.entry_amounts(row),
         "Description": (row.description or invoice.description or f"Invoice {invoice.invoice_number}")[:100],
@@ -110,21 +93,21 @@ def _plan_row(
     gl = _gl_account(row, master, mapping, problems)
     if gl is not None:
         line["GLAccount"] = gl
-    for kind, source, key, table, label in (
-        ("cost_center", row.cost_center_code, "CostCenter", master.cost_centers, "cost center"),
-        ("cost_unit", row.cost_unit_code, "CostUnit", master.cost_units, "cost unit"),
-    ):
+    for kind, source in (("cost_center", row.cost_center_code), ("cost_unit", row.cost_unit_code)):
         if source:
-            code = _dimension(row, kind, source, table, label, invoice.invoice_date, master, mapping, problems)
+            code, found = dimension(
+                row.row_index, kind, source, (invoice.invoice_date, "invoice date"), master, mapping
+            )
+            problems.extend(found)
             if code is not None:
-                line[key] = code
+                line[DIMENSION_FIELDS[kind]] = code
     vat = _vat_code(row, master, mapping, problems)
     if vat is not None:
         line["VATCode"] = vat
     return line, problems
 
 
-def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
+def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[Problem]) -> str | None:
     if not row.account_code:
         problems.append(problem(row.row_index, "gl_account", None, None, "the coding row has no GL account", []))
         return None
@@ -159,38 +142,47 @@ def _gl_account(row: CodingRow, master: MasterData, mapping: Mapping, problems: 
     return str(found["ID"])
 
 
-def _dimension(
-    row: CodingRow,
+def dimension(
+    row: int | None,
     kind: str,
     source: str,
-    table: dict[str, dict[str, Any]],
-    label: str,
-    entry_date: date,
+    when: tuple[date, str],
     master: MasterData,
     mapping: Mapping,
-    problems: list[dict[str, Any]],
-) -> str | None:
+) -> tuple[str | None, list[Problem]]:
+    """The Exact code for a cost center or cost unit (`kind`) on a document dated `when` (date, its name).
+
+    The one dimension rule for every document kind: mapped or taken as it is, it must exist in the division
+    and not have ended by the document date; the problems name close matches among the usable codes.
+    """
+    known = master.cost_centers if kind == "cost_center" else master.cost_units
+    label = kind.replace("_", " ")
+    on, date_name = when
     code = mapping.get((kind, source), source)
-    found = table.get(code)
-    usable = {c: d for c, d in table.items() if not _has_ended(d, entry_date)}
+    found = known.get(code)
+    usable = {c: d for c, d in known.items() if not has_ended(d, on)}
     if found is None:
         text = f"{label} {code} does not exist in Exact division {master.division}"
-        problems.append(problem(row.row_index, kind, source, code, text, _close(code, usable)))
-        return None
-    if _has_ended(found, entry_date):
-        ended = found["EndDate"].isoformat()
-        text = f"{label} {code} ended on {ended}, before the invoice date {entry_date.isoformat()}"
-        problems.append(problem(row.row_index, kind, source, code, text, _close(code, usable)))
-        return None
-    return code
+        return None, [problem(row, kind, source, code, text, _close(code, usable))]
+    if has_ended(found, on):
+        text = f"{label} {code} ended on {found['EndDate'].isoformat()}, before the {date_name} {on.isoformat()}"
+        return None, [problem(row, kind, source, code, text, _close(code, usable))]
+    return code, []
 
 
-def _has_ended(row: dict[str, Any], on: date) -> bool:
+def has_ended(row: dict[str, Any], on: date) -> bool:
+    """True when a cost center or cost unit can no longer be used on a document dated `on`.
+
+    Decision (ours): a dimension is usable up to and including its EndDate. Exact's documentation gives no
+    rule, and an end date reads as the last day in use; the sandbox refuses only an EndDate before the entry
+    date. Blocking on the end date itself would stop documents Exact accepts; had Exact refused one, its
+    refusal at the write would block the record all the same.
+    """
     ended = row.get("EndDate")
-    return isinstance(ended, date) and ended < on  # usable up to and including its end date
+    return isinstance(ended, date) and ended < on
 
 
-def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[dict[str, Any]]) -> None:
+def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[Problem]) -> None:
     """A GL account can demand a cost center or cost unit on every line booked to it."""
     for flag, value, kind, label in (
         ("UseCostcenter", row.cost_center_code, "cost_center", "cost center"),
@@ -201,63 +193,37 @@ def _required_dimensions(row: CodingRow, gl: dict[str, Any], problems: list[dict
             problems.append(problem(row.row_index, kind, None, None, text, []))
 
 
-def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[dict[str, Any]]) -> str | None:
+def _vat_code(row: CodingRow, master: MasterData, mapping: Mapping, problems: list[Problem]) -> str | None:
     source = row.tax_code or (percent_key(row.tax_percent) if row.tax_percent is not None else None)
     if source is None:
-        problems.append(
-            problem(
-                row.row_index,
-                "vat_code",
-                None,
-                None,
-                "the coding row has neither a tax code nor a tax percentage",
-                [],
-            )
-        )
+        missing = "the coding row has neither a tax code nor a tax percentage"
+        problems.append(problem(row.row_index, "vat_code", None, None, missing))
         return None
     code = mapping.get(("vat_code", source))
-    if code is None:
+    wrong = _vat_problem(row, source, code, master)
+    if wrong is not None:
         problems.append(
-            problem(
-                row.row_index,
-                "vat_code",
-                source,
-                None,
-                f"no VAT mapping for Basware tax {source}; add a vat_code mapping",
-                _vat_suggestions(row.tax_percent, master),
-            )
+            problem(row.row_index, "vat_code", source, code, wrong, _vat_suggestions(row.tax_percent, master))
         )
         return None
+    return code
+
+
+def _vat_problem(row: CodingRow, source: str, code: str | None, master: MasterData) -> str | None:
+    """What is wrong with the VAT code a row maps to, or None when it may be used."""
+    if code is None:
+        return f"no VAT mapping for Basware tax {source}; add a vat_code mapping"
     found = master.vat_codes.get(code)
     if found is None or found.get("IsBlocked"):
         state = "does not exist" if found is None else "is blocked"
-        problems.append(
-            problem(
-                row.row_index,
-                "vat_code",
-                source,
-                code,
-                f"VAT code {code} {state} in Exact division {master.division}",
-                _vat_suggestions(row.tax_percent, master),
-            )
+        return f"VAT code {code} {state} in Exact division {master.division}"
+    exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
+    if row.tax_percent is not None and exact_percent.normalize() != row.tax_percent.normalize():
+        return (
+            f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
+            f"line says {percent_key(row.tax_percent)}%"
         )
-        return None
-    if row.tax_percent is not None:
-        exact_percent = Decimal(str(found.get("Percentage") or 0)) * 100
-        if exact_percent.normalize() != row.tax_percent.normalize():
-            problems.append(
-                problem(
-                    row.row_index,
-                    "vat_code",
-                    source,
-                    code,
-                    f"VAT code {code} is {percent_key(exact_percent)}% in Exact but the Basware "
-                    f"line says {percent_key(row.tax_percent)}%",
-                    _vat_suggestions(row.tax_percent, master),
-                )
-            )
-            return None
-    return code
+    return None
 
 
 def _vat_suggestions(percent: Decimal | None, master: MasterData) -> list[str]:

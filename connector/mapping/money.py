@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.domain import CENT, CodingRow, Invoice
-from connector.mapping.problems import problem
+from connector.mapping.problems import Problem, problem
 
 ZERO = Decimal("0")
 
@@ -34,9 +34,9 @@ def has_cents_only(amount: Decimal) -> bool:
     return amount == amount.quantize(CENT)
 
 
-def total_problems(invoice: Invoice) -> list[dict[str, Any]]:
+def total_problems(invoice: Invoice) -> list[Problem]:
     """Every disagreement between lines and totals, with the figures; empty when the invoice adds up."""
-    problems: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     for row in invoice.rows:
         problems.extend(_row_problems(row))
     net = sum((row.net for row in invoice.rows), ZERO)
@@ -62,7 +62,7 @@ def total_problems(invoice: Invoice) -> list[dict[str, Any]]:
     return problems
 
 
-def _row_problems(row: CodingRow) -> list[dict[str, Any]]:
+def _row_problems(row: CodingRow) -> list[Problem]:
     problems = []
     if row.gross is not None and row.net + row.tax != row.gross:
         problems.append(
@@ -79,5 +79,5 @@ def _row_problems(row: CodingRow) -> list[dict[str, Any]]:
     return problems
 
 
-def _problem(row: int | None, text: str) -> dict[str, Any]:
+def _problem(row: int | None, text: str) -> Problem:
     return problem(row, "amounts", None, None, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,8 +14,45 @@ from connector import jsonutil
 from connector.store.db import Database, records, row_dict, tenants
 from connector.store.locks import is_dead_owner
 
-STATUSES = ("pending", "written", "blocked", "waiting_for_reauth", "failed")
-KINDS = ("invoice", "purchase_order", "vendor")
+
+class Status(StrEnum):
+    """Where a record stands; the values are what the database and the JSON output hold."""
+
+    PENDING = "pending"
+    WRITTEN = "written"
+    BLOCKED = "blocked"
+    WAITING_FOR_REAUTH = "waiting_for_reauth"
+    FAILED = "failed"
+
+
+class Step(StrEnum):
+    """The last step a record completed, in the order the chain runs them."""
+
+    FETCHED = "fetched"
+    VENDOR_MAPPED = "vendor_mapped"
+    VALIDATED = "validated"
+    WRITTEN = "written"
+    REPORTED = "reported"
+
+
+class Kind(StrEnum):
+    """Which Basware document a record holds."""
+
+    INVOICE = "invoice"
+    PURCHASE_ORDER = "purchase_order"
+
+
+class Reported(StrEnum):
+    """What Basware was last told about a record."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    REFUSED = "refused"  # Basware would not take the response
+    ACKNOWLEDGED = "acknowledged"  # a purchase order marked exported
+
+
+STATUSES = tuple(Status)
+KINDS = tuple(Kind)
 JSON_FIELDS = ("problems", "document", "plan", "written_document")
 
 
@@ -67,7 +105,7 @@ def upsert_pending(conn: Connection, tenant_id: int, kind: str, basware_id: str)
                     tenant_id=tenant_id,
                     kind=kind,
                     basware_id=basware_id,
-                    status="pending",
+                    status=Status.PENDING,
                     write_attempts=0,
                     created_at=now,
                     updated_at=now,
@@ -160,7 +198,7 @@ def stalled(db: Database, *, older_than: float, now: float | None = None) -> lis
     now = time.time() if now is None else now
     query = (
         sa.select(records.c.id)
-        .where(records.c.status == "pending", records.c.updated_at < now - older_than)
+        .where(records.c.status == Status.PENDING, records.c.updated_at < now - older_than)
         .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now))
         .order_by(records.c.id)
     )

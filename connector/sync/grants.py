@@ -11,6 +11,7 @@ from connector.errors import ConnectorError, FatalAPIError, ReauthRequired
 from connector.exact.client import ExactClient
 from connector.exact.regions import exact_base_url
 from connector.store import audit, records, state, tenants, tokens
+from connector.store.records import Status
 from connector.store.tenants import Tenant
 from connector.sync import outcomes
 from connector.sync.services import Services
@@ -80,7 +81,7 @@ def complete_consent(
 def resume_waiting(svc: Services, tenant_id: int, enqueue: Enqueue | None) -> int:
     """Put every record that waited for consent back on its way; returns how many."""
     resumed = 0
-    for record, _name in records.list_records(svc.db, tenant_id=tenant_id, status="waiting_for_reauth"):
+    for record, _name in records.list_records(svc.db, tenant_id=tenant_id, status=Status.WAITING_FOR_REAUTH):
         if outcomes.resume(svc, record.id):
             resumed += 1
             if enqueue is not None:

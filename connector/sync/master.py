@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from functools import partial
 from typing import Any
@@ -19,6 +19,7 @@ from connector.errors import ConnectorError
 from connector.exact.client import ExactClient
 from connector.exact.odata import parse_date
 from connector.mapping.dimensions import MasterData
+from connector.mapping.problems import Problem
 from connector.store import master
 from connector.store.db import Database
 from connector.store.locks import lease
@@ -101,9 +102,9 @@ def load_master(
     return oldest, MasterData(division=client.division, **tables)
 
 
-def kinds_to_recheck(problems: list[dict[str, Any]]) -> set[str]:
+def kinds_to_recheck(problems: Iterable[Problem]) -> set[str]:
     """The master data kinds a list of validation problems may be wrong about."""
-    return {FIELD_KINDS[p["field"]] for p in problems if p.get("field") in FIELD_KINDS}
+    return {FIELD_KINDS[p.field] for p in problems if p.field in FIELD_KINDS}
 
 
 def supplier_by_code(db: Database, tenant_id: int, client: ExactClient, code: str) -> dict[str, Any] | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from connector.errors import APIError, RecordBlocked
+from connector.mapping.problems import as_dicts, problem
 from connector.store import audit, records
+from connector.store.records import Status
 from connector.sync.services import Services
 
 
@@ -16,14 +18,14 @@ def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIEr
     problems = (
         error.problems
         if isinstance(error, RecordBlocked)
-        else [{"row": None, "field": error.system, "problem": str(error), "suggestions": []}]
+        else as_dicts([problem(None, error.system, None, None, str(error))])
     )
     reason = str(error)
     record = records.get(svc.db, record_id)
-    if record.status != "pending":
+    if record.status != Status.PENDING:
         audit.of_record(svc.db, record, step, "late_error", f"ignored for a {record.status} record: {reason}")
         return False
-    records.update(svc.db, record_id, status="blocked", reason=reason, problems=problems)
+    records.update(svc.db, record_id, status=Status.BLOCKED, reason=reason, problems=problems)
     audit.of_record(svc.db, record, step, "blocked", reason, {"problems": problems})
     return True
 
@@ -31,30 +33,30 @@ def block(svc: Services, record_id: int, step: str, error: RecordBlocked | APIEr
 def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -> None:
     """The Exact grant is dead: the record waits, nothing fails, and it resumes after a new consent."""
     record = records.get(svc.db, record_id)
-    if record.status != "pending":
+    if record.status != Status.PENDING:
         return
-    records.update(svc.db, record_id, status="waiting_for_reauth", reason=str(error))
+    records.update(svc.db, record_id, status=Status.WAITING_FOR_REAUTH, reason=str(error))
     audit.of_record(svc.db, record, step, "waiting_for_reauth", str(error))
 
 
 def fail(svc: Services, record_id: int, step: str, message: str) -> None:
     """Retries are exhausted: mark failed (replayable) with the last error."""
     record = records.get(svc.db, record_id)
-    if record.status != "pending":  # e.g. reporting a written record to Basware kept failing
+    if record.status != Status.PENDING:  # e.g. reporting a written record to Basware kept failing
         audit.of_record(svc.db, record, step, "gave_up", message)
         return
-    records.update(svc.db, record_id, status="failed", reason=message)
+    records.update(svc.db, record_id, status=Status.FAILED, reason=message)
     audit.of_record(svc.db, record, step, "failed", message)
 
 
 def resume(svc: Services, record_id: int) -> bool:
     """Make a blocked, failed or waiting record pending again (replay); True when it changed."""
     record = records.get(svc.db, record_id)
-    if record.status not in ("blocked", "failed", "waiting_for_reauth"):
+    if record.status not in (Status.BLOCKED, Status.FAILED, Status.WAITING_FOR_REAUTH):
         return False
     # A record whose Exact entry exists was blocked on a later version: it is written, and the update check
     # that the chain runs first compares the versions again (with the mappings as they are now).
-    status = "written" if record.exact_id else "pending"
+    status = Status.WRITTEN if record.exact_id else Status.PENDING
     records.update(svc.db, record_id, status=status, reason=None, problems=None, reported=None)
     audit.of_record(
         svc.db,
@@ -72,10 +74,16 @@ def accept_correction(svc: Services, record_id: int, note: str) -> bool:
     Only for a record blocked on a later version (its Exact entry exists); True when it changed.
     """
     record = records.get(svc.db, record_id)
-    if record.status != "blocked" or not record.exact_id:
+    if record.status != Status.BLOCKED or not record.exact_id:
         return False
     records.update(
-        svc.db, record_id, status="written", written_document=record.document, reason=None, problems=None, reported=None
+        svc.db,
+        record_id,
+        status=Status.WRITTEN,
+        written_document=record.document,
+        reason=None,
+        problems=None,
+        reported=None,
     )
     audit.of_record(
         svc.db,

@@ -22,7 +22,7 @@ from connector.errors import ConnectorError
 from connector.store import audit, state
 from connector.store.db import Database
 from connector.store.db import records as records_table
-from connector.store.records import upsert_pending
+from connector.store.records import Kind, Reported, Status, upsert_pending
 from connector.store.tenants import Tenant, list_tenants
 from connector.sync.services import Services
 
@@ -103,9 +103,9 @@ def poll_tenant(svc: Services, tenant: Tenant, enqueue: Enqueue) -> PollResult:
 def waiting_documents(basware: BaswareClient) -> Iterator[tuple[str, str]]:
     """(record kind, Basware id) of every invoice waiting for transfer and every order waiting for export."""
     for document in basware.list_accounting_documents("WaitingForTransfer"):
-        yield "invoice", str(document["invoiceId"])
+        yield Kind.INVOICE, str(document["invoiceId"])
     for order in basware.list_exported_purchase_orders("WaitingForExport"):
-        yield "purchase_order", str(order["externalCode"])
+        yield Kind.PURCHASE_ORDER, str(order["externalCode"])
 
 
 def _new_record(db: Database, tenant_id: int, kind: str, basware_id: str) -> tuple[int, bool] | None:
@@ -120,7 +120,7 @@ def _new_record(db: Database, tenant_id: int, kind: str, basware_id: str) -> tup
             )
         ).first()
         if exists is not None:
-            finished = exists.status == "written" and exists.reported in ("success", "acknowledged")
+            finished = exists.status == Status.WRITTEN and exists.reported in (Reported.SUCCESS, Reported.ACKNOWLEDGED)
             return (int(exists.id), True) if finished else None
         # upsert_pending still settles a race with the receiver: the unique key leaves one record.
         return upsert_pending(conn, tenant_id, kind, basware_id), False

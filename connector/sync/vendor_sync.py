@@ -2,8 +2,9 @@
 
 Per tenant whose `vendor_sync_interval` has passed: page through Basware vendors updated after the stored
 watermark (Basware's own `lastUpdated`, so no clock is compared with another), find each one's Exact
-supplier (the tenant's vendor mapping, then code, VAT number, name), update what differs (name, VAT number,
-address, e-mail; a missing bank account is added), or create it when the tenant allows. Every change is
+supplier (the tenant's vendor mapping, then code, VAT number, name: the resolver documents use,
+`sync.suppliers`), update what differs (name, VAT number, address, e-mail; a missing bank account is
+added), or create it when the tenant allows. Every change is
 audited and every match is remembered in the vendor mapping with origin "sync". The watermark moves only
 after a whole run, so an interrupted run is repeated, and repeating changes nothing that is already equal.
 """
@@ -11,7 +12,6 @@ after a whole run, so an interrupted run is repeated, and repeating changes noth
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,21 +21,18 @@ from typing import Any
 from connector.basware.schemas import load_vendor
 from connector.domain import Vendor
 from connector.errors import ConnectorError, RecordBlocked
-from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import vendors as rules
 from connector.store import audit, mappings, state
-from connector.store.locks import lease
 from connector.store.tenants import Tenant, list_tenants
+from connector.sync import suppliers
 from connector.sync.services import Services
-from connector.sync.vendors import add_bank_account, vendor_problem
 
 log = logging.getLogger(__name__)
 WATERMARK = "vendors:last_updated"
 LAST_RUN = "vendors:last_run"
 ORIGIN = "sync"
 COMPARED = ("Name", "VATNumber", "Email", "AddressLine1", "Postcode", "City", "Country")
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 Progress = Callable[[str, str, str], None]  # (vendor code, outcome, detail)
 
 
@@ -139,46 +136,12 @@ def _sync_one(svc: Services, tenant: Tenant, exact: ExactClient, raw: dict[str, 
 
 
 def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> dict[str, Any] | None:
-    """The Exact account of a vendor: its mapping, else the supplier with its code, VAT number or name."""
+    """The Exact account of a vendor: its mapping, else the one supplier with its code, VAT number or name."""
     mapped = mappings.lookup(svc.db, tenant.id, "vendor", vendor.code)
     if mapped:
-        condition = f"ID eq {odata.guid(mapped)}" if GUID.match(mapped.strip()) else _code_condition(mapped)
-        found = exact.find_accounts(condition)
-        if not found:
-            raise RecordBlocked(
-                f"vendor {vendor.code} is mapped to Exact account {mapped}, which does not exist in division "
-                f"{exact.division}; correct the vendor mapping",
-                [vendor_problem(vendor.code, mapped, "mapped account not found in Exact")],
-            )
-        return found[0]
-    for how, condition in _match_conditions(vendor):
-        found = exact.find_accounts(f"{condition} and IsSupplier eq true")
-        found = rules.by_vat(found, vendor.vat_number) if how == "VAT number" else found
-        if len(found) > 1:
-            names = rules.describe(found)
-            raise RecordBlocked(
-                f"vendor {vendor.code} matches {len(found)} Exact suppliers by {how}: {'; '.join(names)}; add a "
-                "vendor mapping to choose one",
-                [vendor_problem(vendor.code, None, f"ambiguous match by {how}", names)],
-            )
-        if found:
-            return found[0]
-    return None
-
-
-def _match_conditions(vendor: Vendor) -> list[tuple[str, str]]:
-    conditions = []
-    if len(vendor.code.strip()) <= odata.ACCOUNT_CODE_WIDTH:
-        conditions.append(("code", _code_condition(vendor.code)))
-    if vendor.vat_number and rules.normalise_vat(vendor.vat_number):
-        conditions.append(("VAT number", f"VATNumber eq {odata.string(vendor.vat_number.strip())}"))
-    if vendor.name.strip():
-        conditions.append(("name", f"Name eq {odata.string(' '.join(vendor.name.split()))}"))
-    return conditions
-
-
-def _code_condition(code: str) -> str:
-    return f"Code eq {odata.string(odata.pad_account_code(code))}"
+        return suppliers.mapped_account(exact, vendor.code, mapped)
+    found = suppliers.match(exact, vendor.code, lambda: (vendor.vat_number, vendor.name))
+    return found[0] if found is not None else None
 
 
 def _create(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> tuple[str, str]:
@@ -186,14 +149,14 @@ def _create(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -
         text = f"vendor {vendor.code} ({vendor.name}) is not in Exact and this tenant does not create suppliers"
         _audit(svc, tenant, "vendor_not_created", text)
         return "skipped", "not in Exact; auto-create is off"
-    # The same lease as an invoice chain creating this vendor: between them, one account is created.
-    with lease(svc.db, f"vendor-create:{tenant.id}:{vendor.code}", ttl=120, wait=120):
+    # The same lease as a document chain creating this vendor: between them, one account is created.
+    with suppliers.creating(svc.db, tenant.id, vendor.code):
         account = find_supplier(svc, tenant, exact, vendor)
         if account is not None:
             return _update(svc, tenant, exact, vendor, account)
         created = exact.create_account(rules.account_fields(vendor))
         mappings.put(svc.db, tenant.id, "vendor", vendor.code, str(created["ID"]), origin=ORIGIN)
-    bank = add_bank_account(exact, str(created["ID"]), vendor)
+    bank = suppliers.add_bank_account(exact, str(created["ID"]), vendor.iban, vendor.bic)
     text = f"supplier {str(created.get('Code') or '').strip()} {vendor.name} created in Exact division {exact.division}"
     _audit(svc, tenant, "supplier_created", text + (f"; {bank}" if bank else ""), {"account_id": str(created["ID"])})
     return "created", "created in Exact"
@@ -208,7 +171,7 @@ def _update(
     changes = differences(account, vendor)
     if changes:
         exact.update_account(account_id, {name: new for name, (_old, new) in changes.items()})
-    bank = add_bank_account(exact, account_id, vendor)
+    bank = suppliers.add_bank_account(exact, account_id, vendor.iban, vendor.bic)
     if not changes and not bank:
         return "unchanged", ""
     said = [f"{name} {old or '(empty)'} -> {new}" for name, (old, new) in changes.items()] + ([bank] if bank else [])

@@ -1,10 +1,11 @@
-"""The steps' shared mechanics, for invoices and purchase orders alike: which steps are done, and writing
-to Exact exactly once.
+"""The steps' shared mechanics, for every document kind: which steps are done, and writing to Exact exactly
+once.
 
 Every step that writes (or reports) holds the record's lease, so chains racing on one document take turns.
 The first attempt creates the document; any later attempt first looks for what an interrupted one may have
-created (a crash between Exact's 201 and our commit) and adopts it. The attempt counter is committed before
-the POST, which is what lets the first attempt skip the look-up and keep steady state at one call.
+created (a crash between Exact's 201 and our commit) and adopts it. The attempt counter is committed just before
+the POST leaves (after the rate check admitted it), which is what lets the first attempt skip the look-up and
+keep steady state at one call.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Any
 from connector.errors import RetriableAPIError
 from connector.store import records
 from connector.store.locks import new_owner
-from connector.store.records import Record
+from connector.store.records import Record, Status, Step
 from connector.sync.services import Services
 
-STEPS = ("fetched", "vendor_mapped", "validated", "written", "reported")
+STEPS = tuple(Step)  # in the order the chain runs them
 WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
 
 
@@ -35,17 +36,17 @@ def is_done(record: Record, step: str) -> bool:
 def pending(svc: Services, record_id: int, step: str) -> Record | None:
     """The record when `step` still has work to do on it: pending, and the step not done yet."""
     record = records.get(svc.db, record_id)
-    if record.status != "pending" or is_done(record, step):
+    if record.status != Status.PENDING or is_done(record, step):
         return None
     return record
 
 
 def write_step(svc: Services, record_id: int, write: Callable[[Services, Record], None]) -> None:
     """Run a write under the record's lease, re-checking inside it that the record still needs writing."""
-    if pending(svc, record_id, "written") is None:
+    if pending(svc, record_id, Step.WRITTEN) is None:
         return
     with record_lease(svc, record_id):
-        record = pending(svc, record_id, "written")
+        record = pending(svc, record_id, Step.WRITTEN)
         if record is not None:
             write(svc, record)
 
@@ -63,12 +64,24 @@ def record_lease(svc: Services, record_id: int, doing: str = "writing") -> Itera
 
 
 def write_once(
-    svc: Services, record: Record, *, find: Callable[[], list[dict[str, Any]]], create: Callable[[], dict[str, Any]]
+    svc: Services,
+    record: Record,
+    *,
+    find: Callable[[], list[dict[str, Any]]],
+    create: Callable[[Callable[[], None]], dict[str, Any]],
 ) -> tuple[dict[str, Any], str]:
-    """The document in Exact and how it came to be: "adopted" from an earlier attempt, or "created" now."""
+    """The document in Exact and how it came to be: "adopted" from an earlier attempt, or "created" now.
+
+    `create` gets the callback that counts the attempt and must hand it to the client, which calls it only
+    once the rate check admitted the POST: a write put off for the limit's reset is no attempt, and costs no
+    look-up later.
+    """
     if record.write_attempts > 0:
         found = find()
         if found:
             return found[0], "adopted"
-    records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
-    return create(), "created"
+
+    def count_attempt() -> None:
+        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
+
+    return create(count_attempt), "created"

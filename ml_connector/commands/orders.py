@@ -61,11 +61,11 @@ def orders_list(args: argparse.Namespace, ctx: Context) -> int:
 
 def poll(args: argparse.Namespace, ctx: Context) -> int:
     """Look for waiting Basware documents of one tenant now and start a chain for each new one."""
-    from workers.orders import start_record_chain
+    from workers.tasks import start_chain
 
     svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.name)
-    result = polling.poll_tenant(svc, tenant, start_record_chain.delay)
+    result = polling.poll_tenant(svc, tenant, start_chain)
     print(f"{result.waiting} waiting in Basware, {len(result.new)} new record(s) started: {result.new or '-'}")
     return 0
 

@@ -23,8 +23,11 @@ from connector.sandbox.exact_orders import DEFAULT_ITEM
 from connector.sandbox.exact_seed import seed_guid
 from connector.sandbox.server import ServerThread
 from connector.store import audit, mappings, records, tenants
+from connector.store.records import Reported
 from connector.store.tenants import Tenant
-from connector.sync import orders, outcomes
+from connector.sync import outcomes, steps
+from connector.sync.order import OrderKind
+from connector.sync.plan import Plan
 from connector.sync.services import Services
 from tests.integration.conftest import wait_for
 from tests.support import Sandboxes, add_tenant, signed_headers
@@ -45,9 +48,9 @@ def po_sandboxes(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
 def order_receiver(pg_services: Services, celery_app: Any) -> Iterator[str]:
     """The webhook app over HTTP; a worker picks the chain for each record's kind."""
     from webhook_receiver import create_app
-    from workers.orders import start_record_chain
+    from workers.tasks import start_chain
 
-    with ServerThread(create_app(pg_services, enqueue=start_record_chain.delay)) as server:
+    with ServerThread(create_app(pg_services, enqueue=start_chain)) as server:
         yield server.url
 
 
@@ -101,7 +104,7 @@ def _record(svc: Services, tenant: Tenant) -> records.Record:
 
 def _exported(svc: Services, record_id: int) -> bool:
     record = records.get(svc.db, record_id)
-    return (record.status, record.reported) == ("written", orders.ACKNOWLEDGED)
+    return (record.status, record.reported) == ("written", Reported.ACKNOWLEDGED)
 
 
 def _blocked(svc: Services, record_id: int) -> bool:
@@ -156,7 +159,7 @@ def test_three_deliveries_of_one_order_at_once_give_one_exact_order_and_one_ackn
 def test_a_free_text_line_without_a_default_item_blocks_then_a_replay_after_the_fix_writes_it(
     pg_services: Services, po_sandboxes: Sandboxes, worker: Any, order_receiver: str
 ) -> None:
-    from workers.orders import start_record_chain
+    from workers.tasks import start_chain
 
     tenant = _tenant(pg_services, po_sandboxes, default_item=None)
     number = f"PO-{uuid.uuid4().hex[:8]}"
@@ -175,7 +178,7 @@ def test_a_free_text_line_without_a_default_item_blocks_then_a_replay_after_the_
 
     tenants.update_tenant(pg_services.db, tenant.id, default_item=DEFAULT_ITEM)
     assert outcomes.resume(pg_services, record.id)
-    start_record_chain.delay(record.id)
+    start_chain(record.id)
 
     wait_for(lambda: _exported(pg_services, record.id), what="the replayed order to be exported")
     [order] = _exact_orders(po_sandboxes, number)
@@ -185,21 +188,24 @@ def test_a_free_text_line_without_a_default_item_blocks_then_a_replay_after_the_
 def test_an_order_already_in_exact_from_an_interrupted_write_is_adopted_not_duplicated(
     pg_services: Services, po_sandboxes: Sandboxes, worker: Any
 ) -> None:
-    from workers.orders import start_record_chain
+    from workers.tasks import start_chain
 
     tenant = _tenant(pg_services, po_sandboxes)
     number = f"PO-{uuid.uuid4().hex[:8]}"
     code = po_sandboxes.basware.purchase_orders.add(_three_line_order(number))
     with pg_services.db.begin() as conn:
         record_id = records.upsert_pending(conn, tenant.id, "purchase_order", code)
-    for step in (orders.fetch, orders.map_vendor, orders.validate):
+    for step in (steps.fetch, steps.map_vendor, steps.validate):
         step(pg_services, record_id)
     # The worker posted the order, Exact created it, and the worker died before it could commit.
     record = records.get(pg_services.db, record_id)
-    pg_services.exact(tenant).create_purchase_order(orders.order_payload(record, orders.parse(record, tenant)))
+    kind = OrderKind()
+    assert record.document is not None
+    payload = kind.payload(Plan.load(record.plan), kind.parse(record.document, tenant))
+    pg_services.exact(tenant).create_purchase_order(payload)
     records.update(pg_services.db, record_id, write_attempts=1)
 
-    start_record_chain.delay(record_id)
+    start_chain(record_id)
 
     wait_for(lambda: _exported(pg_services, record_id), what="the order to be adopted and acknowledged")
     [order] = _exact_orders(po_sandboxes, number)

@@ -21,8 +21,9 @@ from connector.sandbox.basware_orders import make_purchase_order
 from connector.sandbox.exact_orders import DEFAULT_ITEM
 from connector.sandbox.server import ServerThread
 from connector.store import audit, records, tenants
+from connector.store.records import Reported
 from connector.store.tenants import Tenant
-from connector.sync import orders, polling
+from connector.sync import polling
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, add_tenant, signed_headers
@@ -44,18 +45,18 @@ def own_basware(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
 @pytest.fixture(scope="module")
 def order_receiver(pg_services: Services, celery_app: Any) -> Iterator[str]:
     from webhook_receiver import create_app
-    from workers.orders import start_record_chain
+    from workers.tasks import start_chain
 
-    with ServerThread(create_app(pg_services, enqueue=start_record_chain.delay)) as server:
+    with ServerThread(create_app(pg_services, enqueue=start_chain)) as server:
         yield server.url
 
 
 @pytest.fixture
 def enqueue(celery_app: Any) -> Any:
     """What the beat task hands the poller: publish a chain-starting task to the real broker."""
-    from workers.orders import start_record_chain
+    from workers.tasks import start_chain
 
-    return start_record_chain.delay
+    return start_chain
 
 
 def _tenant(svc: Services, sandboxes: Sandboxes, default_item: str | None = DEFAULT_ITEM) -> Tenant:
@@ -85,7 +86,7 @@ def _record_of(svc: Services, tenant: Tenant, kind: str, basware_id: str) -> rec
 
 def _exported(svc: Services, record_id: int) -> bool:
     record = records.get(svc.db, record_id)
-    return (record.status, record.reported) == ("written", orders.ACKNOWLEDGED)
+    return (record.status, record.reported) == ("written", Reported.ACKNOWLEDGED)
 
 
 def _exact_orders(sandboxes: Sandboxes, your_ref: str) -> list[dict[str, Any]]:

@@ -7,10 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 from connector.errors import RateLimited
+from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
+from connector.store import records
+from connector.sync import steps
 from connector.sync.ratelimit import SharedRateLimit
 from connector.sync.services import Services
+from tests.integration import test_mapping_helpers as helpers
+from tests.integration.test_mapping_helpers import OwnExact, entries, row, unique
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
@@ -90,3 +95,32 @@ def test_the_client_stops_before_exact_answers_429(
         client.journals()
 
     assert sandbox.api_calls[100001] - before == 2  # the third call never reached Exact
+
+
+own_exact = helpers.own_exact  # a shared fixture: an Exact sandbox whose call counter is this test's alone
+
+
+def test_a_write_put_off_for_the_limit_is_no_attempt_and_costs_one_call_later(
+    pg_services: Services, own_exact: OwnExact
+) -> None:
+    tenant = add_tenant(pg_services, own_exact.sandboxes)
+    number = unique("RL-")
+    basware_id = own_exact.sandboxes.basware.add_invoice(make_invoice(number, "1001", "Acme Supplies BV", [row()]))
+    with pg_services.db.begin() as conn:
+        record_id = records.upsert_pending(conn, tenant.id, "invoice", basware_id)
+    for step in (steps.fetch, steps.map_vendor, steps.validate):
+        step(pg_services, record_id)
+    limit = SharedRateLimit(pg_services.db, tenant.id)
+    limit.observe(_headers(minutely_remaining=0))  # the minute is spent: the write is put off, nothing is sent
+
+    with pytest.raises(RateLimited):
+        steps.write(pg_services, record_id)
+    assert records.get(pg_services.db, record_id).write_attempts == 0
+
+    limit.observe(_headers(minutely_remaining=50))  # the window reopened
+    before = own_exact.calls()
+    steps.write(pg_services, record_id)
+
+    assert own_exact.calls() - before == 1  # the POST alone: no look-up for an attempt that never left
+    assert records.get(pg_services.db, record_id).status == "written"
+    assert len(entries(own_exact.exact, number)) == 1

@@ -142,15 +142,15 @@ def test_each_wrong_row_is_named_with_its_codes_and_close_matches(
     _lines, problems = plan_lines(_invoice(row), MASTER, VAT)
 
     [problem] = problems
-    assert (problem["row"], problem["field"], problem["basware_code"], problem["mapped_code"]) == (
+    assert (problem.row, problem.field, problem.basware_code, problem.mapped_code) == (
         1,
         field,
         basware,
         mapped,
     )
-    assert text in problem["problem"]
+    assert text in problem.text
     if suggestions is not None:
-        assert set(suggestions) <= set(problem["suggestions"])
+        assert set(suggestions) <= set(problem.suggestions)
 
 
 def test_blocked_and_ended_codes_are_never_suggested() -> None:
@@ -158,16 +158,16 @@ def test_blocked_and_ended_codes_are_never_suggested() -> None:
         _invoice(_row(account_code="4128"), _row(row_index=2, cost_center_code="CC901")), MASTER, VAT
     )
 
-    assert "4129" not in problems[0]["suggestions"]
-    assert problems[1]["row"] == 2
-    assert "CC900" not in problems[1]["suggestions"] and "CC100" in problems[1]["suggestions"]
+    assert "4129" not in problems[0].suggestions
+    assert problems[1].row == 2
+    assert "CC900" not in problems[1].suggestions and "CC100" in problems[1].suggestions
 
 
 def test_a_vat_mapping_to_a_blocked_code_is_refused() -> None:
     _lines, [problem] = plan_lines(_invoice(_row(tax_code="OLD21")), MASTER, VAT | {("vat_code", "OLD21"): "7"})
 
-    assert "VAT code 7 is blocked" in problem["problem"]
-    assert problem["suggestions"] == ["1"]
+    assert "VAT code 7 is blocked" in problem.text
+    assert problem.suggestions == ("1",)
 
 
 def test_every_failing_line_is_listed_not_only_the_first() -> None:
@@ -175,7 +175,7 @@ def test_every_failing_line_is_listed_not_only_the_first() -> None:
 
     _lines, problems = plan_lines(_invoice(*rows), MASTER, VAT)
 
-    assert [(p["row"], p["field"]) for p in problems] == [(1, "gl_account"), (3, "cost_center")]
+    assert [(p.row, p.field) for p in problems] == [(1, "gl_account"), (3, "cost_center")]
 
 
 @pytest.mark.parametrize(
@@ -192,9 +192,9 @@ def test_the_journal_must_exist_and_be_a_purchase_journal(
 ) -> None:
     problems = journal_problems(journal, MASTER, mapping)
 
-    assert [p["problem"] for p in problems] == ([] if text is None else [text])
+    assert [p.text for p in problems] == ([] if text is None else [text])
     if text:
-        assert "60" in problems[0]["suggestions"]
+        assert "60" in problems[0].suggestions
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from connector.mapping.problems import problem
 from connector.store import mappings, master, tenants
 from connector.sync import master as master_sync
 from connector.sync.services import Services
@@ -77,6 +78,6 @@ def test_the_cache_is_read_until_it_is_older_than_its_age_and_a_save_replaces_it
 
 
 def test_only_the_kinds_a_problem_points_at_are_fetched_again() -> None:
-    problems = [{"field": "gl_account"}, {"field": "amounts"}, {"field": "vat_code"}, {"field": "vendor"}]
+    problems = [problem(None, field, None, None, "") for field in ("gl_account", "amounts", "vat_code", "vendor")]
 
     assert master_sync.kinds_to_recheck(problems) == {"gl_accounts", "vat_codes"}

@@ -77,8 +77,8 @@ def test_a_total_one_cent_off_blocks_with_the_figures(
 
     problems = money.total_problems(broken)
 
-    assert problems and all(p["field"] == "amounts" for p in problems)
-    assert any(str(wrong) in p["problem"] for p in problems)
+    assert problems and all(p.field == "amounts" for p in problems)
+    assert any(str(wrong) in p.text for p in problems)
 
 
 @given(rows)
@@ -99,8 +99,8 @@ def test_an_amount_below_the_cent_blocks_instead_of_being_rounded(amount: Decima
 
     [problem] = money.total_problems(invoice)
 
-    assert problem["row"] == 1
-    assert f"line net {awkward} has more than two decimals" in problem["problem"]
+    assert problem.row == 1
+    assert f"line net {awkward} has more than two decimals" in problem.text
 
 
 @pytest.mark.parametrize("amount", ["10.5", "10.50", "10.500", "-0.00", "1E+3", "0"])
@@ -121,13 +121,13 @@ def test_a_line_whose_net_and_vat_do_not_make_its_gross_blocks(net: str, tax: st
         "i", "INV-1", "DEMO", "1001", "Acme", "EUR", date(2026, 1, 1), D(net), D(tax), D("121.00"), (row,)
     )
 
-    assert [(p["row"], p["problem"]) for p in money.total_problems(invoice)] == [(3, text)]
+    assert [(p.row, p.text) for p in money.total_problems(invoice)] == [(3, text)]
 
 
 def test_an_invoice_without_rows_blocks() -> None:
     invoice = Invoice("i", "INV-1", "DEMO", "1001", "Acme", "EUR", date(2026, 1, 1), D(0), D(0), D(0), ())
 
-    assert [p["problem"] for p in money.total_problems(invoice)] == ["the invoice has no coding rows to post"]
+    assert [p.text for p in money.total_problems(invoice)] == ["the invoice has no coding rows to post"]
 
 
 @pytest.mark.parametrize("value", [1.5, {"a": [1, {"b": 0.1}]}, [D("1.00"), 2.0], (0.0,)])

@@ -12,8 +12,8 @@ import pytest
 from connector.domain import Vendor
 from connector.domain_orders import OrderCoding, OrderLine, PurchaseOrder
 from connector.mapping.dimensions import MasterData
+from connector.mapping.orders import amount_problems, item_code, plan_lines
 from connector.sync import polling, vendor_sync
-from connector.sync.orders import amount_problems, item_code, plan_lines
 
 ITEMS = {
     "PAPER-A4": {"ID": "id-paper", "Code": "PAPER-A4", "IsPurchaseItem": True},
@@ -103,13 +103,13 @@ def test_every_bad_line_is_named_with_its_reason() -> None:
 
     _lines, problems = plan_lines(order, ITEMS, MASTER, {}, None)
 
-    found = {(p["row"], p["field"]): p["problem"] for p in problems}
+    found = {(p.row, p.field): p.text for p in problems}
     assert found[(1, "item")] == "item NOPE (from buyerProductCode) does not exist in Exact division 100001"
     assert found[(2, "item")] == "item GIFTCARD is not a purchase item in Exact"
     assert "no default item" in found[(3, "item")]
     assert found[(4, "cost_center")] == "cost center CC900 ended on 2020-12-31, before the order date 2026-11-20"
     assert found[(5, "cost_center")] == "cost center CC10 does not exist in Exact division 100001"
-    assert "CC100" in [s for p in problems if p["row"] == 5 for s in p["suggestions"]]
+    assert "CC100" in [s for p in problems if p.row == 5 for s in p.suggestions]
     assert "split over cost centers CC100, CC900" in found[(6, "cost_center")]
     assert len(problems) == 6
 
@@ -128,12 +128,10 @@ def test_amounts_must_agree_to_the_cent() -> None:
     bad_total = _order(_line(1, net_sum=Decimal("8.20")), net_sum=Decimal("8.30"))
 
     assert amount_problems(good) == []
-    assert [p["problem"] for p in amount_problems(bad_line)] == [
+    assert [p.text for p in amount_problems(bad_line)] == [
         "2 x 4.10 = 8.20, but Basware's net sum for the line is 8.21"
     ]
-    assert [p["problem"] for p in amount_problems(bad_total)] == [
-        "the lines add up to 8.20, but the order's net sum is 8.30"
-    ]
+    assert [p.text for p in amount_problems(bad_total)] == ["the lines add up to 8.20, but the order's net sum is 8.30"]
 
 
 @pytest.mark.parametrize(
