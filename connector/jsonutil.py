@@ -4,31 +4,38 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-_MARK = "\u0000dec:"
-_MARKED = re.compile(r'"\\u0000dec:(-?[0-9.Ee+-]+)"')
 
-
-def _mark(value: Any) -> Any:
+def _mark(value: Any, mark: str) -> Any:
     if isinstance(value, Decimal):
-        return f"{_MARK}{value}"
+        if not value.is_finite():
+            raise ValueError(f"refusing to serialise {value}: not a finite amount")
+        return f"{mark}{value}"
     if isinstance(value, dict):
-        return {key: _mark(item) for key, item in value.items()}
+        return {key: _mark(item, mark) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_mark(item) for item in value]
+        return [_mark(item, mark) for item in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
 
 
 def dumps(value: Any) -> str:
-    """Serialise to compact JSON; a `Decimal` becomes a number with exactly its own digits."""
+    """Serialise to compact JSON; a `Decimal` becomes a number with exactly its own digits.
+
+    Decimals travel through `json` as marked strings and are unmarked afterwards. The mark is new on every
+    call, so no text in the data (a Basware field can hold anything) can pass itself off as a number.
+    """
     if isinstance(value, float) or _has_float(value):
         raise TypeError("refusing to serialise a float: money must be Decimal")
-    return _MARKED.sub(r"\1", json.dumps(_mark(value), separators=(",", ":"), ensure_ascii=True))
+    token = secrets.token_hex(8)
+    marked = re.compile(rf'"\\u0000dec{token}:(-?[0-9.Ee+-]+)"')
+    text = json.dumps(_mark(value, f"\u0000dec{token}:"), separators=(",", ":"), ensure_ascii=True)
+    return marked.sub(r"\1", text)
 
 
 def _has_float(value: Any) -> bool:
