@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validates_schema
 
-from connector.basware.schemas import MISSING, FlexibleDate, Money, _load
+from connector.basware.schemas import MISSING, FlexibleDate, Money, StorableString, _load
 from connector.domain_orders import OrderCoding, OrderLine, PurchaseOrder
 
 
@@ -24,8 +24,8 @@ class _Base(Schema):
 class OrderCodingSchema(_Base):
     row_index = fields.Integer(data_key="rowIndex", load_default=None, allow_none=True)
     split_percent = Money(data_key="splitPercent", load_default=None, allow_none=True)
-    account_code = fields.String(data_key="accountCode", load_default=None, allow_none=True)
-    cost_center_code = fields.String(data_key="costCenterCode", load_default=None, allow_none=True)
+    account_code = StorableString(data_key="accountCode", load_default=None, allow_none=True)
+    cost_center_code = StorableString(data_key="costCenterCode", load_default=None, allow_none=True)
 
 
 class OrderLineSchema(_Base):
@@ -34,14 +34,14 @@ class OrderLineSchema(_Base):
     net_unit_price = Money(data_key="netUnitPrice", load_default=None, allow_none=True)
     net_price = Money(data_key="netPrice", load_default=None, allow_none=True)
     net_sum = Money(data_key="netSum", load_default=None, allow_none=True)
-    description = fields.String(load_default=None, allow_none=True)
-    supplier_product_name = fields.String(data_key="supplierProductName", load_default=None, allow_none=True)
-    line_type = fields.String(data_key="lineType", load_default=None, allow_none=True)
-    buyer_product_code = fields.String(data_key="buyerProductCode", load_default=None, allow_none=True)
-    supplier_product_code = fields.String(data_key="supplierProductCode", load_default=None, allow_none=True)
-    category_code = fields.String(data_key="categoryCode", load_default=None, allow_none=True)
-    quantity_unit = fields.String(data_key="quantityUnit", load_default=None, allow_none=True)
-    tax_code = fields.String(data_key="taxCode", load_default=None, allow_none=True)
+    description = StorableString(load_default=None, allow_none=True)
+    supplier_product_name = StorableString(data_key="supplierProductName", load_default=None, allow_none=True)
+    line_type = StorableString(data_key="lineType", load_default=None, allow_none=True)
+    buyer_product_code = StorableString(data_key="buyerProductCode", load_default=None, allow_none=True)
+    supplier_product_code = StorableString(data_key="supplierProductCode", load_default=None, allow_none=True)
+    category_code = StorableString(data_key="categoryCode", load_default=None, allow_none=True)
+    quantity_unit = StorableString(data_key="quantityUnit", load_default=None, allow_none=True)
+    tax_code = StorableString(data_key="taxCode", load_default=None, allow_none=True)
     tax_percent = Money(data_key="taxPercent", load_default=None, allow_none=True)
     coding = fields.List(fields.Nested(OrderCodingSchema), data_key="codingRows", load_default=list)
 
@@ -52,19 +52,19 @@ class OrderLineSchema(_Base):
 
 
 class PurchaseOrderSchema(_Base):
-    external_code = fields.String(data_key="externalCode", required=True)
-    order_number = fields.String(data_key="orderNumber", required=True)
-    company_code = fields.String(data_key="companyCode", load_default=None, allow_none=True)
-    supplier_code = fields.String(data_key="supplierCode", required=True)
-    supplier_name = fields.String(data_key="supplierName", load_default="", allow_none=True)
-    currency = fields.String(data_key="purchaseCurrency", required=True)
+    external_code = StorableString(data_key="externalCode", required=True, max_length=100)
+    order_number = StorableString(data_key="orderNumber", required=True, max_length=120)
+    company_code = StorableString(data_key="companyCode", load_default=None, allow_none=True)
+    supplier_code = StorableString(data_key="supplierCode", required=True)
+    supplier_name = StorableString(data_key="supplierName", load_default="", allow_none=True, max_length=250)
+    currency = StorableString(data_key="purchaseCurrency", required=True, max_length=3)
     net_sum = Money(data_key="netSum", load_default=None, allow_none=True)
     tax_sum = Money(data_key="taxSum", load_default=None, allow_none=True)
     gross_sum = Money(data_key="grossSum", load_default=None, allow_none=True)
     order_date = FlexibleDate(data_key="orderCreationTime", load_default=None, allow_none=True)
     desired_delivery_date = FlexibleDate(data_key="desiredDeliveryDate", load_default=None, allow_none=True)
-    processing_status = fields.String(data_key="processingStatus", load_default=None, allow_none=True)
-    order_status = fields.String(data_key="orderStatus", load_default=None, allow_none=True)
+    processing_status = StorableString(data_key="processingStatus", load_default=None, allow_none=True)
+    order_status = StorableString(data_key="orderStatus", load_default=None, allow_none=True)
     lines = fields.List(fields.Nested(OrderLineSchema), data_key="orderLines", required=True)
 
 

@@ -23,6 +23,10 @@ from connector.errors import RecordBlocked
 
 NOTIFICATION_FIELDS = ("taskId", "taskType", "taskStatus", "taskSubType", "documentId")
 MISSING = "Missing data for required field."
+# Decision (ours): no invoice line or total reaches a trillion; a larger figure is a data error (e.g. 1E+30),
+# blocked with its reason rather than carried into Exact or our own columns.
+MAX_AMOUNT = Decimal("1000000000000")
+TEXT_LIMIT = 1000  # any Basware text we keep; fields stored in narrower columns say their own limit
 VAT_SCHEMES = {"VAT", "VATID"}  # compared after dropping case, "_", "-" and spaces: VAT, VATID, VAT_ID …
 
 
@@ -38,7 +42,33 @@ class Money(fields.Field):
             raise ValidationError("not a valid number") from None
         if not amount.is_finite():
             raise ValidationError("must be a finite number")
+        if abs(amount) >= MAX_AMOUNT:
+            raise ValidationError(f"{amount} is beyond any amount the connector books (under {MAX_AMOUNT:,})")
         return amount
+
+
+class StorableString(fields.String):
+    """A string the database can keep as it came: valid Unicode, no NUL, at most `max_length` characters.
+
+    PostgreSQL refuses NUL in text and a lone surrogate cannot be encoded; both, and an over-long value,
+    would otherwise surface as a database error long after the input was accepted.
+    """
+
+    def __init__(self, *args: Any, max_length: int = TEXT_LIMIT, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.max_length:
+            raise ValidationError(f"longer than {self.max_length} characters")
+        if "\x00" in text:
+            raise ValidationError("contains a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("is not valid Unicode (a lone surrogate)") from None
+        return text
 
 
 class FlexibleDate(fields.Field):
@@ -65,31 +95,31 @@ class _Base(Schema):
 
 class CodingRowSchema(_Base):
     row_index = fields.Integer(data_key="rowIndex", load_default=None)
-    account_code = fields.String(data_key="accountCode", load_default=None, allow_none=True)
-    cost_center_code = fields.String(data_key="costCenterCode", load_default=None, allow_none=True)
-    tax_code = fields.String(data_key="taxCode", load_default=None, allow_none=True)
+    account_code = StorableString(data_key="accountCode", load_default=None, allow_none=True)
+    cost_center_code = StorableString(data_key="costCenterCode", load_default=None, allow_none=True)
+    tax_code = StorableString(data_key="taxCode", load_default=None, allow_none=True)
     tax_percent = Money(data_key="taxPercent", load_default=None, allow_none=True)
     tax = Money(data_key="taxSum", load_default=Decimal("0"))
     net = Money(data_key="netTotal", required=True)
     gross = Money(data_key="grossTotal", load_default=None, allow_none=True)
-    description = fields.String(data_key="lastComment", load_default=None, allow_none=True)
+    description = StorableString(data_key="lastComment", load_default=None, allow_none=True)
 
 
 class InvoiceSchema(_Base):
-    invoice_id = fields.String(data_key="invoiceId", required=True)
-    invoice_number = fields.String(data_key="invoiceNumber", required=True)
-    company_code = fields.String(data_key="companyCode", required=True)
-    supplier_code = fields.String(data_key="supplierCode", required=True)
-    supplier_name = fields.String(data_key="supplierName", load_default="")
-    currency = fields.String(data_key="currencyCode", required=True)
+    invoice_id = StorableString(data_key="invoiceId", required=True, max_length=100)
+    invoice_number = StorableString(data_key="invoiceNumber", required=True, max_length=120)
+    company_code = StorableString(data_key="companyCode", required=True)
+    supplier_code = StorableString(data_key="supplierCode", required=True)
+    supplier_name = StorableString(data_key="supplierName", load_default="", max_length=250)
+    currency = StorableString(data_key="currencyCode", required=True, max_length=3)
     invoice_date = FlexibleDate(data_key="invoiceDate", required=True)
     due_date = FlexibleDate(data_key="dueDate", load_default=None, allow_none=True)
     net_sum = Money(data_key="netSum", required=True)
     tax_sum1 = Money(data_key="taxSum1", load_default=Decimal("0"), allow_none=True)
     tax_sum2 = Money(data_key="taxSum2", load_default=Decimal("0"), allow_none=True)
     gross_sum = Money(data_key="grossSum", required=True)
-    description = fields.String(load_default=None, allow_none=True)
-    processing_status = fields.String(data_key="processingStatus", load_default=None, allow_none=True)
+    description = StorableString(load_default=None, allow_none=True)
+    processing_status = StorableString(data_key="processingStatus", load_default=None, allow_none=True)
     rows = fields.List(fields.Nested(CodingRowSchema), data_key="codingRows", required=True)
 
 
@@ -118,20 +148,20 @@ def _coding_row(position: int, row: dict[str, Any], raw: dict[str, Any], cost_un
 
 
 class _IdentifierSchema(_Base):
-    id = fields.String(load_default=None, allow_none=True)
-    scheme_id = fields.String(data_key="schemeId", load_default=None, allow_none=True)
+    id = StorableString(load_default=None, allow_none=True)
+    scheme_id = StorableString(data_key="schemeId", load_default=None, allow_none=True)
 
 
 class _AddressSchema(_Base):
     default = fields.Boolean(load_default=False, allow_none=True)
-    street = fields.String(data_key="streetName", load_default=None, allow_none=True)
-    postcode = fields.String(data_key="postalZone", load_default=None, allow_none=True)
-    city = fields.String(data_key="cityName", load_default=None, allow_none=True)
-    country = fields.String(data_key="countryId", load_default=None, allow_none=True)
+    street = StorableString(data_key="streetName", load_default=None, allow_none=True)
+    postcode = StorableString(data_key="postalZone", load_default=None, allow_none=True)
+    city = StorableString(data_key="cityName", load_default=None, allow_none=True)
+    country = StorableString(data_key="countryId", load_default=None, allow_none=True)
 
 
 class _ContactSchema(_Base):
-    email = fields.String(load_default=None, allow_none=True)
+    email = StorableString(load_default=None, allow_none=True)
 
 
 class _AccountSchema(_Base):
@@ -147,8 +177,8 @@ class _PaymentMeansSchema(_Base):
 
 
 class VendorSchema(_Base):
-    code = fields.String(data_key="vendorCode", required=True)
-    name = fields.String(required=True)
+    code = StorableString(data_key="vendorCode", required=True)
+    name = StorableString(required=True)
     identifiers = fields.List(fields.Nested(_IdentifierSchema), load_default=list)
     addresses = fields.List(fields.Nested(_AddressSchema), load_default=list)
     contacts = fields.List(fields.Nested(_ContactSchema), load_default=list)
@@ -198,30 +228,6 @@ def _bank_account(payment_means: list[dict[str, Any]]) -> tuple[str | None, str 
                 institution = account["institution"] or {}
                 return iban, institution.get("id")
     return None, None
-
-
-class StorableString(fields.String):
-    """A string the database can keep as it came: valid Unicode, no NUL, at most `max_length` characters.
-
-    PostgreSQL refuses NUL in text and a lone surrogate cannot be encoded; both, and an over-long value,
-    would otherwise surface as a database error long after the input was accepted.
-    """
-
-    def __init__(self, *args: Any, max_length: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_length = max_length
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) > self.max_length:
-            raise ValidationError(f"longer than {self.max_length} characters")
-        if "\x00" in text:
-            raise ValidationError("contains a NUL character")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValidationError("is not valid Unicode (a lone surrogate)") from None
-        return text
 
 
 class NotificationSchema(Schema):

@@ -284,3 +284,32 @@ def test_notification_missing_field_names_it(missing: str) -> None:
 def test_notification_that_is_not_an_object_is_rejected() -> None:
     with pytest.raises(ValidationError):
         load_notification(["not", "an", "object"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("invoiceNumber", "N" * 121, "longer than 120 characters"),
+        ("supplierName", "S" * 251, "longer than 250 characters"),
+        ("description", "D" * 1001, "longer than 1000 characters"),
+        ("description", "before\u0000after", "NUL"),
+        ("invoiceNumber", "INV-\ud800", "lone surrogate"),
+        ("currencyCode", "EURO", "longer than 3 characters"),
+        ("grossSum", Decimal("1E+30"), "beyond any amount"),
+        ("netSum", "-1000000000000", "beyond any amount"),
+    ],
+)
+def test_text_and_amounts_our_columns_cannot_keep_block_the_record_with_a_reason(
+    field: str, value: Any, says: str
+) -> None:
+    with pytest.raises(RecordBlocked) as caught:
+        load_invoice(document(**{field: value}))
+    assert field in str(caught.value) and says in str(caught.value)
+
+
+def test_a_coding_row_text_with_nul_blocks_naming_the_row() -> None:
+    doc = document()
+    doc["codingRows"][0]["accountCode"] = "40\u000000"
+    with pytest.raises(RecordBlocked) as caught:
+        load_invoice(doc)
+    assert "codingRows[0].accountCode" in str(caught.value)
