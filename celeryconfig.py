@@ -42,6 +42,12 @@ enable_utc = True
 task_acks_late = True
 task_reject_on_worker_lost = True
 worker_prefetch_multiplier = 1
+# Bounded everything: no task runs for ever. A step makes a handful of HTTP calls, each under a 30 s total
+# deadline; beat's batch jobs (vendor sync, polling) page through at most what one run can do. The soft
+# limit raises inside the task so it can end cleanly; the hard one kills the child, and the record's run
+# bookkeeping (workers.tasks.MAX_WORKER_DEATHS) stops a step that keeps getting killed.
+task_soft_time_limit = 25 * 60
+task_time_limit = 30 * 60
 task_default_queue = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "connector")
 worker_hijack_root_logger = False
 worker_send_task_events = True

@@ -29,6 +29,9 @@ from workers.retry import MAX_RETRIES, backoff, rate_limit_delay
 
 log = logging.getLogger(__name__)
 Step = Callable[[Services, int], None]
+# A step whose worker died this many times in a row is not delivered again (acks_late would redeliver it for
+# ever); the record is set aside as failed, with the reason, and can be replayed.
+MAX_WORKER_DEATHS = 3
 
 
 def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
@@ -39,36 +42,62 @@ def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
     """
     svc = services()
     with log_context(tenant=_tenant_of(svc, record_id), record=record_id, step=step):
+        starts = _start_run(svc, record_id, step)
+        if starts > MAX_WORKER_DEATHS:
+            # The step killed its worker every time (out of memory, a crash in a library): stop redelivering it.
+            outcomes.fail(svc, record_id, step, f"this step ended its worker {starts - 1} times; set aside")
+            _end_run(svc, record_id)
+            raise Ignore()
         try:
-            func(svc, record_id)
-        except RateLimited as exc:
-            # Waiting for the window is not a failure: it does not use up the retries.
-            raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
-        except (RetriableAPIError, StorageUnavailable) as exc:
-            if task.request.retries >= MAX_RETRIES:
-                outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
-                raise Ignore() from exc
-            log.warning("record=%s step=%s retrying: %s", record_id, step, exc)
-            raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
-        except ReauthRequired as exc:
-            outcomes.wait_for_reauth(svc, record_id, step, exc)
-            raise Ignore() from exc
-        except (RecordBlocked, FatalAPIError) as exc:
-            if outcomes.block(svc, record_id, step, exc) and steps.reports_blocks(svc, record_id):
-                report_to_basware.delay(record_id)
-            raise Ignore() from exc
-        except ConfigurationError as exc:
-            outcomes.fail(svc, record_id, step, str(exc))
-            raise Ignore() from exc
-        except Exception as exc:  # a bug or an unforeseen answer: retry, and never leave the record silently pending
-            log.exception("record=%s step=%s unexpected error", record_id, step)
-            if task.request.retries >= MAX_RETRIES:
-                outcomes.fail(
-                    svc, record_id, step, f"unexpected error after {MAX_RETRIES} retries: {type(exc).__name__}"
-                )
-                raise Ignore() from exc
-            raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
+            _run(task, svc, record_id, step, func)
+        finally:
+            _end_run(svc, record_id)
     return record_id
+
+
+def _start_run(svc: Services, record_id: int, step: str) -> int:
+    try:
+        return records.start_run(svc.db, record_id, step)
+    except (LookupError, StorageUnavailable):
+        return 1  # the step itself will meet the same problem and say so
+
+
+def _end_run(svc: Services, record_id: int) -> None:
+    try:
+        records.end_run(svc.db, record_id)
+    except (LookupError, StorageUnavailable):
+        pass  # at worst a later run counts one start too many
+
+
+def _run(task: Task, svc: Services, record_id: int, step: str, func: Step) -> None:
+    """The step, its outcome turned into a retry, a block, a wait or a failure."""
+    try:
+        func(svc, record_id)
+    except RateLimited as exc:
+        # Waiting for the window is not a failure: it does not use up the retries.
+        raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
+    except (RetriableAPIError, StorageUnavailable) as exc:
+        if task.request.retries >= MAX_RETRIES:
+            outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
+            raise Ignore() from exc
+        log.warning("record=%s step=%s retrying: %s", record_id, step, exc)
+        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
+    except ReauthRequired as exc:
+        outcomes.wait_for_reauth(svc, record_id, step, exc)
+        raise Ignore() from exc
+    except (RecordBlocked, FatalAPIError) as exc:
+        if outcomes.block(svc, record_id, step, exc) and steps.reports_blocks(svc, record_id):
+            report_to_basware.delay(record_id)
+        raise Ignore() from exc
+    except ConfigurationError as exc:
+        outcomes.fail(svc, record_id, step, str(exc))
+        raise Ignore() from exc
+    except Exception as exc:  # a bug or an unforeseen answer: retry, and never leave the record silently pending
+        log.exception("record=%s step=%s unexpected error", record_id, step)
+        if task.request.retries >= MAX_RETRIES:
+            outcomes.fail(svc, record_id, step, f"unexpected error after {MAX_RETRIES} retries: {type(exc).__name__}")
+            raise Ignore() from exc
+        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
 
 
 def _tenant_of(svc: Services, record_id: int) -> int | str:

@@ -132,11 +132,21 @@ class BaswareClient:
         return response.status_code != 405
 
     def post_transfer_response(
-        self, invoice_id: str, *, success: bool, message: str, voucher_number: str | None = None
+        self,
+        invoice_id: str,
+        *,
+        success: bool,
+        message: str,
+        voucher_number: str | None = None,
+        external_code: str | None = None,
     ) -> None:
-        """Report the ERP result of a transfer; each response gets a fresh externalCode (Basware's rule)."""
+        """Report the ERP result of a transfer; each new response gets a fresh externalCode (Basware's rule).
+
+        Pass `external_code` to send again a response that may have arrived (a crash after sending it): the
+        same code says it is the same response, not a second one.
+        """
         body: dict[str, Any] = {
-            "externalCode": str(uuid.uuid4()),
+            "externalCode": external_code or str(uuid.uuid4()),
             "success": success,
             "responseMessage": message[:RESPONSE_MESSAGE_LIMIT],
             "transferDate": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -124,6 +124,9 @@ records = sa.Table(
     sa.Column("written_document", sa.Text),  # the Basware version that was written to Exact (JSON)
     sa.Column("write_attempts", sa.Integer, nullable=False, default=0),
     sa.Column("reported", sa.String(20)),  # the outcome last reported to Basware
+    sa.Column("report_code", sa.String(80)),  # "<outcome>:<externalCode>" of the response being sent
+    sa.Column("running_step", sa.String(30)),  # the step a worker started and has not ended
+    sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -204,10 +207,15 @@ def _webhook_secret_rotation(conn: Connection) -> None:
     add_missing_columns(conn, tenants)
 
 
+def _record_run_and_report_bookkeeping(conn: Connection) -> None:
+    add_missing_columns(conn, records)
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
     (2, _webhook_secret_rotation),
+    (3, _record_run_and_report_bookkeeping),
 ]
 
 
@@ -272,13 +280,25 @@ def engine_url(url: str) -> sa.URL:
     return parsed
 
 
+# A database that stops answering (blackholed, not refusing) must become StorageUnavailable within seconds,
+# so the receiver answers 503 and a worker retries, instead of both hanging until the kernel gives up.
+PG_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15000,  # ms: unacknowledged data on an established connection
+}
+
+
 def _make_engine(url: sa.URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=PG_CONNECT_ARGS)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

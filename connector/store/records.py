@@ -83,6 +83,9 @@ class Record:
     locked_until: float | None
     created_at: float
     updated_at: float
+    report_code: str | None = None
+    running_step: str | None = None
+    running_starts: int | None = None
 
 
 def _record(row: Any) -> Record:
@@ -123,6 +126,26 @@ def get(db: Database, record_id: int) -> Record:
     if row is None:
         raise LookupError(f"no record {record_id}")
     return _record(row)
+
+
+def start_run(db: Database, record_id: int, step: str) -> int:
+    """Note that a worker starts `step`; returns how often it was started since it last ended.
+
+    More than once means an earlier run never ended: its worker was killed (or the machine lost) mid-step.
+    """
+    with db.begin() as conn:
+        row = conn.execute(
+            sa.select(records.c.running_step, records.c.running_starts).where(records.c.id == record_id)
+        ).first()
+        starts = (row.running_starts or 0) + 1 if row is not None and row.running_step == step else 1
+        conn.execute(records.update().where(records.c.id == record_id).values(running_step=step, running_starts=starts))
+    return starts
+
+
+def end_run(db: Database, record_id: int) -> None:
+    """Note that the step running on the record ended, however it ended."""
+    with db.begin() as conn:
+        conn.execute(records.update().where(records.c.id == record_id).values(running_step=None, running_starts=0))
 
 
 def update(db: Database, record_id: int, **values: Any) -> None:

@@ -7,6 +7,7 @@ open entry in place (header by PUT, without the journal) after it is checked aga
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -128,12 +129,14 @@ class InvoiceKind(DocumentKind[Invoice]):
             message = f"Posted in Exact Online as purchase entry {record.exact_number}"
         else:
             message = f"Not posted in Exact Online: {record.reason or 'blocked'}"
+        code = _report_code(svc, record, outcome)
         try:
             svc.basware(svc.tenant(record.tenant_id)).post_transfer_response(
                 record.basware_id,
                 success=success,
                 message=message,
                 voucher_number=record.exact_number if success else None,
+                external_code=code,
             )
         except FatalAPIError as exc:
             # Basware refusing a response (say, the invoice was transferred by hand) changes nothing in Exact:
@@ -186,3 +189,14 @@ class InvoiceKind(DocumentKind[Invoice]):
             f"purchase entry {record.exact_number} updated in Exact: " + "; ".join(change.diff),
             {"before": record.written_document or record.document, "after": change.document, "changes": change.diff},
         )
+
+
+def _report_code(svc: Services, record: Record, outcome: str) -> str:
+    """The externalCode of this outcome's response, kept before it is sent: a retry after a crash mid-send
+    sends the same response again instead of a second one with a new code."""
+    kept = record.report_code or ""
+    if kept.startswith(f"{outcome}:"):
+        return kept.split(":", 1)[1]
+    code = str(uuid.uuid4())
+    records.update(svc.db, record.id, report_code=f"{outcome}:{code}")
+    return code
