@@ -18,8 +18,8 @@ import requests
 
 from connector import jsonutil
 from connector.sandbox.basware import BaswareSandbox, make_purchase_order
-from connector.sandbox.exact_orders import DEFAULT_ITEM
-from connector.sandbox.exact_seed import seed_guid
+from connector.sandbox.exact.items import DEFAULT_ITEM
+from connector.sandbox.exact.seed import seed_guid
 from connector.sandbox.server import ServerThread
 from connector.store import audit, mappings, records, tenants
 from connector.store.tenants import Tenant
