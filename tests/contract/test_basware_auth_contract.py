@@ -12,8 +12,7 @@ from connector.basware.auth import ClientCredentialsAuth
 from connector.basware.client import BaswareClient
 from connector.basware.scopes import required_scopes, scope_of
 from connector.errors import FatalAPIError, RetriableAPIError
-from connector.sandbox.basware import make_invoice
-from connector.sandbox.basware_orders import make_purchase_order
+from connector.sandbox.basware import make_invoice, make_purchase_order
 from tests.contract.basware_fixtures import CLIENT_ID, CLIENT_SECRET, Basware, running_basware
 
 

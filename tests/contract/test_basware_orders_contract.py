@@ -12,7 +12,7 @@ from connector.basware.orders import load_purchase_order
 from connector.basware.schemas import load_notification
 from connector.basware.signature import verify
 from connector.errors import FatalAPIError
-from connector.sandbox.basware_orders import make_purchase_order
+from connector.sandbox.basware import make_purchase_order
 from tests.contract.basware_fixtures import Basware, running_basware, webhook_receiver
 
 SECRET = "per-tenant-webhook-secret"

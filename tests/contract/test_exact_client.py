@@ -12,7 +12,7 @@ import requests
 from connector.errors import FatalAPIError, RateLimited, RetriableAPIError
 from connector.exact import odata
 from connector.exact.client import ExactClient
-from connector.sandbox import exact_seed as seed
+from connector.sandbox.exact import seed
 from tests.contract.exact_fixtures import DIVISION, Exact, running_exact
 
 
@@ -68,7 +68,13 @@ def test_paging_returns_every_gl_account(exact: Exact) -> None:
 
 def test_master_data_comes_back_trimmed_with_fractions_and_dates(exact: Exact) -> None:
     vat = {row["Code"]: row["Percentage"] for row in exact.client.vat_codes()}
-    assert vat == {"1": Decimal("0.21"), "2": Decimal("0.09"), "0": Decimal("0"), "5": Decimal("0.055")}
+    assert vat == {
+        "1": Decimal("0.21"),
+        "2": Decimal("0.09"),
+        "0": Decimal("0"),
+        "5": Decimal("0.055"),
+        "6": Decimal("0.21"),
+    }
     centers = {row["Code"]: row for row in exact.client.cost_centers()}
     assert set(centers) == set(seed.SEED_COST_CENTERS)
     assert centers["CC100"]["EndDate"] is None
@@ -269,3 +275,19 @@ def test_an_unreachable_host_is_retriable(exact: Exact) -> None:
     with pytest.raises(RetriableAPIError) as caught:
         dead.journals()
     assert exact.store.load().access_token not in str(caught.value)  # type: ignore[union-attr]
+
+
+def test_a_429_has_an_empty_body_and_no_retry_after() -> None:
+    with running_exact(minute_limit=1) as exact:
+        exact.client.journals()
+        headers = {"Authorization": f"Bearer {exact.tokens.access_token()}", "Accept": "application/json"}
+        response = exact.session.get(f"{exact.url}/api/v1/{DIVISION}/financial/Journals", headers=headers)
+        assert response.status_code == 429
+        assert response.content == b""
+        assert "Retry-After" not in response.headers
+        assert response.headers["X-RateLimit-Minutely-Remaining"] == "0"
+        exact.sandbox.set_faults(rate_limit_count=1)
+        exact.clock.advance(60)
+        injected = exact.session.get(f"{exact.url}/api/v1/{DIVISION}/financial/Journals", headers=headers)
+        assert (injected.status_code, injected.content) == (429, b"")
+        assert "Retry-After" not in injected.headers

@@ -11,8 +11,8 @@ import pytest
 
 from connector.errors import FatalAPIError
 from connector.exact import odata
-from connector.sandbox import exact_seed as seed
-from connector.sandbox.exact_orders import DEFAULT_ITEM, SALES_ONLY_ITEM
+from connector.sandbox.exact import seed
+from connector.sandbox.exact.items import DEFAULT_ITEM, SALES_ONLY_ITEM
 from tests.contract.exact_fixtures import DIVISION, Exact, running_exact
 
 

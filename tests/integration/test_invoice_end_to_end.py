@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from connector.sandbox.basware import make_invoice
-from connector.sandbox.exact_seed import PURCHASE_JOURNAL, seed_guid
+from connector.sandbox.exact.seed import PURCHASE_JOURNAL, seed_guid
 from connector.store import audit, records
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connector.sandbox.basware import make_invoice, make_vendor
-from connector.sandbox.exact_seed import seed_guid
+from connector.sandbox.exact.seed import seed_guid
 from connector.store import audit, mappings, records
 from connector.sync.services import Services
 from tests.integration import test_mapping_helpers as helpers

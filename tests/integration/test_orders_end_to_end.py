@@ -17,10 +17,9 @@ import pytest
 import requests
 
 from connector import jsonutil
-from connector.sandbox.basware import BaswareSandbox
-from connector.sandbox.basware_orders import make_purchase_order
-from connector.sandbox.exact_orders import DEFAULT_ITEM
-from connector.sandbox.exact_seed import seed_guid
+from connector.sandbox.basware import BaswareSandbox, make_purchase_order
+from connector.sandbox.exact.items import DEFAULT_ITEM
+from connector.sandbox.exact.seed import seed_guid
 from connector.sandbox.server import ServerThread
 from connector.store import audit, mappings, records, tenants
 from connector.store.records import Reported

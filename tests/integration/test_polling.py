@@ -16,9 +16,8 @@ import pytest
 import requests
 
 from connector import jsonutil
-from connector.sandbox.basware import BaswareSandbox, make_invoice
-from connector.sandbox.basware_orders import make_purchase_order
-from connector.sandbox.exact_orders import DEFAULT_ITEM
+from connector.sandbox.basware import BaswareSandbox, make_invoice, make_purchase_order
+from connector.sandbox.exact.items import DEFAULT_ITEM
 from connector.sandbox.server import ServerThread
 from connector.store import audit, records, tenants
 from connector.store.records import Reported

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from connector import jsonutil
 from connector.basware.orders import line_total, load_purchase_order
 from connector.errors import RecordBlocked
-from connector.sandbox.basware_orders import make_purchase_order
+from connector.sandbox.basware import make_purchase_order
 
 
 def _order(**overrides: Any) -> dict[str, Any]:

@@ -43,13 +43,16 @@ SEED_COST_CENTERS: dict[str, tuple[str, datetime | None]] = {
 CLOSED_COST_CENTER = "CC900"
 SEED_COST_UNITS: dict[str, str] = {"CU1": "Cost unit 1", "CU2": "Cost unit 2"}
 
-# Unpadded code -> (description, percentage as a fraction, VATTransactionType). Exact pads codes to 3.
-SEED_VAT_CODES: dict[str, tuple[str, Decimal, str]] = {
-    "1": ("VAT 21% purchases", Decimal("0.21"), "P"),
-    "2": ("VAT 9% purchases", Decimal("0.09"), "P"),
-    "0": ("VAT 0%", Decimal("0"), "B"),
-    "5": ("VAT 5.5%", Decimal("0.055"), "P"),
+# Unpadded code -> (description, percentage as a fraction, VATTransactionType, Type). Exact pads codes to 3.
+# Type E: a line's AmountFC is the net amount; I: it is the gross (VAT included).
+SEED_VAT_CODES: dict[str, tuple[str, Decimal, str, str]] = {
+    "1": ("VAT 21% purchases", Decimal("0.21"), "P", "E"),
+    "2": ("VAT 9% purchases", Decimal("0.09"), "P", "E"),
+    "0": ("VAT 0%", Decimal("0"), "B", "E"),
+    "5": ("VAT 5.5%", Decimal("0.055"), "P", "E"),
+    "6": ("VAT 21% purchases, VAT included", Decimal("0.21"), "P", "I"),
 }
+INCLUSIVE_VAT_CODE = "6"
 
 # Unpadded code -> (name, VAT number or None). Exact pads account codes to 18, right-aligned.
 SEED_SUPPLIERS: dict[str, tuple[str, str | None]] = {
@@ -142,12 +145,12 @@ def _vat_codes(division: int) -> list[dict[str, Any]]:
             "Code": pad_right(code),
             "Description": description,
             "Percentage": percentage,
-            "Type": "I",
+            "Type": vat_type,
             "VATTransactionType": transaction_type,
             "IsBlocked": False,
             "Division": division,
         }
-        for code, (description, percentage, transaction_type) in SEED_VAT_CODES.items()
+        for code, (description, percentage, transaction_type, vat_type) in SEED_VAT_CODES.items()
     ]
 
 

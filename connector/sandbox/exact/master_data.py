@@ -1,0 +1,45 @@
+"""Read-only master data of the Exact sandbox: G/L accounts, cost centers, cost units, VAT codes and journals.
+
+Sourced (docs/api-facts.md, Exact: master data): these sets have only the regular endpoints (60 rows a page); a VAT
+code carries `Type` E (excluding), I (including), B or N. Decision (ours): the sandbox answers GET only on them,
+since the connector never writes master data other than accounts.
+"""
+
+from __future__ import annotations
+
+from flask import Response
+
+import connector.sandbox.exact.query as query
+from connector.sandbox.exact.state import Division, State
+from connector.sandbox.exact.validation import COST_CENTERS, COST_UNITS, GL_ACCOUNTS, JOURNALS, VAT_CODES
+from connector.sandbox.exact.wire import NOT_ALLOWED, ApiFailure, Call, EntitySet
+
+_DIMENSION_FIELDS = ("ID", "Code", "Description", "EndDate", "Division")
+GL_SET = EntitySet(GL_ACCOUNTS, "ID", "GLAccount", (
+    "ID", "Code", "Description", "Type", "IsBlocked", "VATCode", "Costcenter", "Costunit", "UseCostcenter",
+    "UseCostunit", "Division", "Modified"))  # fmt: skip
+VAT_SET = EntitySet(VAT_CODES, "ID", "VATCode", (
+    "ID", "Code", "Description", "Percentage", "Type", "VATTransactionType", "IsBlocked", "Division"))  # fmt: skip
+MASTER_SETS: tuple[EntitySet, ...] = (
+    GL_SET,
+    EntitySet(COST_CENTERS, "ID", "HRM.Costcenter", _DIMENSION_FIELDS),
+    EntitySet(COST_UNITS, "ID", "HRM.Costunit", _DIMENSION_FIELDS),
+    VAT_SET,
+    EntitySet(JOURNALS, "ID", "Journal", ("ID", "Code", "Description", "Type", "Division")),
+)
+
+
+class MasterData:
+    """GET on the read-only master data sets."""
+
+    sets: tuple[EntitySet, ...] = MASTER_SETS
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def handle(self, division: Division, call: Call) -> Response:
+        """Answer a GET; anything else is not allowed."""
+        if call.method != "GET":
+            raise ApiFailure(405, NOT_ALLOWED)
+        rows = division.tables[call.entity.path]
+        return query.read(division.number, call.entity, rows, call.key, page_size=self.state.page_size)
