@@ -86,7 +86,8 @@ def _run(task: Task, svc: Services, record_id: int, step: str, func: Step) -> No
         outcomes.wait_for_reauth(svc, record_id, step, exc)
         raise Ignore() from exc
     except (RecordBlocked, FatalAPIError) as exc:
-        if outcomes.block(svc, record_id, step, exc) and steps.reports_blocks(svc, record_id):
+        tell = not isinstance(exc, RecordBlocked) or exc.tell_basware
+        if outcomes.block(svc, record_id, step, exc) and tell and steps.reports_blocks(svc, record_id):
             report_to_basware.delay(record_id)
         raise Ignore() from exc
     except ConfigurationError as exc:

@@ -149,7 +149,13 @@ def end_run(db: Database, record_id: int) -> None:
 
 
 def update(db: Database, record_id: int, **values: Any) -> None:
-    """Change fields of a record; JSON fields are serialised here."""
+    """Change fields of a record; JSON fields are serialised here.
+
+    Clearing `reported` (there is a new outcome to tell Basware) also forgets the kept response code, so the new
+    response gets a new externalCode, as Basware requires.
+    """
+    if "reported" in values and values["reported"] is None:
+        values.setdefault("report_code", None)
     for name in JSON_FIELDS:
         if name in values and values[name] is not None:
             values[name] = jsonutil.dumps(values[name])
