@@ -37,6 +37,8 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_from: str = "ml-connector@localhost"
+    # A pending record silent this long (no step running, no retry due) lost its chain and is started again.
+    stall_after: float = 120.0
 
     @property
     def is_embedded(self) -> bool:
@@ -75,6 +77,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_user=env.get("CONNECTOR_SMTP_USER") or None,
         smtp_password=env.get("CONNECTOR_SMTP_PASSWORD") or None,
         smtp_from=env.get("CONNECTOR_SMTP_FROM") or "ml-connector@localhost",
+        stall_after=_number(env, "CONNECTOR_STALL_AFTER", 120.0),
     )
 
 

@@ -86,6 +86,7 @@ class Record:
     report_code: str | None = None
     running_step: str | None = None
     running_starts: int | None = None
+    due_at: float | None = None
 
 
 def _record(row: Any) -> Record:
@@ -138,8 +139,18 @@ def start_run(db: Database, record_id: int, step: str) -> int:
             sa.select(records.c.running_step, records.c.running_starts).where(records.c.id == record_id)
         ).first()
         starts = (row.running_starts or 0) + 1 if row is not None and row.running_step == step else 1
-        conn.execute(records.update().where(records.c.id == record_id).values(running_step=step, running_starts=starts))
+        conn.execute(
+            records.update()
+            .where(records.c.id == record_id)
+            .values(running_step=step, running_starts=starts, due_at=None, updated_at=time.time())
+        )
     return starts
+
+
+def put_off(db: Database, record_id: int, until: float) -> None:
+    """Note that the record's chain will next run at `until` (a retry's countdown): not stalled before then."""
+    with db.begin() as conn:
+        conn.execute(records.update().where(records.c.id == record_id).values(due_at=until, updated_at=time.time()))
 
 
 def end_run(db: Database, record_id: int) -> None:
@@ -223,11 +234,14 @@ def unlock(db: Database, record_id: int, owner: str) -> None:
 
 
 def stalled(db: Database, *, older_than: float, now: float | None = None) -> list[int]:
-    """Pending records nobody has touched for `older_than` seconds and nobody holds: their chain may be lost."""
+    """Pending records nobody has touched for `older_than` seconds, with no retry still due and nobody holding
+    them: their chain was lost (with the broker's queue, a killed worker, a failed publish)."""
     now = time.time() if now is None else now
+    last_sign_of_life = sa.func.coalesce(records.c.due_at, records.c.updated_at)
     query = (
         sa.select(records.c.id)
         .where(records.c.status == Status.PENDING, records.c.updated_at < now - older_than)
+        .where(last_sign_of_life < now - older_than)
         .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now))
         .order_by(records.c.id)
     )
