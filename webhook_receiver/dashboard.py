@@ -1,8 +1,9 @@
 """The accounting team's dashboard under /admin: tenants and grants, records and their problems, replay, mappings.
 
-HTTP Basic with CONNECTOR_ADMIN_USER / CONNECTOR_ADMIN_PASSWORD; without both the dashboard does not exist
-(404), it is never open. Every POST carries a CSRF token kept in the session: browsers resend Basic
-credentials to cross-site requests on their own, so the credentials alone do not prove intent.
+Nobody gets in without signing in (webhook_receiver/auth.py); without any user the dashboard does not exist
+(404), it is never open. Every POST carries a form token: browsers send cookies (and cached Basic
+credentials) with cross-site requests on their own, so being signed in alone does not prove intent.
+Every change made here is audited with the name of the user who made it.
 """
 
 from __future__ import annotations
@@ -10,23 +11,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 import time
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from werkzeug.datastructures import Authorization
 
 from connector import views
 from connector.config import KEY_FILE, Settings
@@ -35,22 +32,13 @@ from connector.store import audit, mappings, records, tenants, tokens
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, reminders
 from connector.sync.services import Services
+from webhook_receiver import auth
 from webhook_receiver.context import connector_services, enqueue
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin", template_folder="templates")
 log = logging.getLogger(__name__)
 
-CHALLENGE = 'Basic realm="ml-connector dashboard", charset="UTF-8"'
 MAX_ROWS = 500  # a browser table beyond this helps nobody; the filters narrow it down
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",  # invoices and suppliers must not linger in shared caches
-    "X-Frame-Options": "DENY",  # no clickjacking of the Replay button
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
 
 
 @bp.record_once
@@ -59,8 +47,6 @@ def _configure(state: BlueprintSetupState) -> None:
     app = state.app
     if not app.secret_key:
         app.secret_key = session_key(app.extensions["connector"].settings)
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_PATH"] = bp.url_prefix
 
 
 def session_key(settings: Settings) -> str:
@@ -69,59 +55,34 @@ def session_key(settings: Settings) -> str:
     return hmac.new(material.encode(), b"ml-connector dashboard session", hashlib.sha256).hexdigest()
 
 
-def is_enabled(settings: Settings) -> bool:
-    """The dashboard exists only when both an admin user and password are configured."""
-    return bool(settings.admin_user and settings.admin_password)
-
-
-def is_authorized(auth: Authorization | None, settings: Settings) -> bool:
-    """Basic credentials match the configured ones; both compared in constant time."""
-    if auth is None or auth.type != "basic":
-        return False
-    user_ok = hmac.compare_digest((auth.username or "").encode(), (settings.admin_user or "").encode())
-    password_ok = hmac.compare_digest((auth.password or "").encode(), (settings.admin_password or "").encode())
-    return user_ok and password_ok
-
-
 @bp.before_request
 def _guard() -> Any:
-    settings = connector_services().settings
-    if not is_enabled(settings):
+    if not auth.is_enabled():
         abort(404)
-    if not is_authorized(request.authorization, settings):
-        return Response("Sign in to see the dashboard.\n", 401, {"WWW-Authenticate": CHALLENGE}, mimetype="text/plain")
-    if request.method == "POST" and not _csrf_ok(request.form.get("csrf_token", "")):
-        abort(400, "The form had expired or did not come from this dashboard. Reload the page and try again.")
+    refused = auth.authenticate()
+    if refused is not None:
+        return refused
+    if request.method == "POST":
+        auth.require_csrf()
     return None
 
 
-@bp.after_request
-def _secure(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def csrf_token() -> str:
-    """This session's form token, made on first use."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
-
-
-def _csrf_ok(sent: str) -> bool:
-    kept = session.get("csrf")
-    return bool(kept and sent) and hmac.compare_digest(str(kept).encode(), sent.encode())
+bp.after_request(auth.add_security_headers)
 
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "when": views.when, "status_label": views.status_label, "views": views}
+    return {
+        "csrf_token": auth.csrf_token,
+        "user": auth.current_user,
+        "when": views.when,
+        "status_label": views.status_label,
+        "views": views,
+    }
 
 
 def _user() -> str:
-    auth = request.authorization
-    return auth.username if auth and auth.username else "?"
+    return auth.current_user()
 
 
 def _tenant_or_404(name_or_id: str | int) -> Tenant:
@@ -135,6 +96,7 @@ def _tenant_or_404(name_or_id: str | int) -> Tenant:
 
 
 @bp.get("")
+@bp.get("/")
 def overview() -> str:
     """Every tenant with its Exact connection, renewal countdown and record counts."""
     svc = connector_services()
