@@ -36,13 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree; each area of commands registers its own sub-commands."""
-    from connector.commands import core, grants, orders
+    from connector.commands import admin, core, grants, orders
     from connector.commands import mappings as mapping_commands
     from connector.commands import records as record_commands
 
     parser = argparse.ArgumentParser(prog="ml-connector", description="Basware to Exact Online connector")
     sub = parser.add_subparsers(metavar="COMMAND")
-    for area in (core, grants, record_commands, mapping_commands, orders):
+    for area in (core, grants, record_commands, mapping_commands, orders, admin):
         area.register(sub)
     return parser
 

@@ -95,8 +95,8 @@ def _tenant_or_404(name_or_id: str | int) -> Tenant:
 # --- overview ---------------------------------------------------------------------------------------------
 
 
-@bp.get("")
 @bp.get("/")
+@bp.get("")
 def overview() -> str:
     """Every tenant with its Exact connection, renewal countdown and record counts."""
     svc = connector_services()
@@ -185,6 +185,7 @@ def replay(record_id: int) -> Any:
         step="replay",
         event="replay_requested",
         message=f"replay requested on the dashboard by {_user()}",
+        detail={"user": _user()},
     )
     _enqueue(svc, record_id)
     return redirect(url_for(".record_detail", record_id=record_id), 303)
@@ -262,7 +263,7 @@ def mapping_save(name: str) -> Any:
         step="mappings",
         event="mapping_set",
         message=_mapping_message(form, previous),
-        detail={"kind": form["kind"], "source": form["source"], "target": form["target"], "previous": previous},
+        detail={**form, "previous": previous, "user": _user()},
     )
     flash(_mapping_message(form, previous) + ".", "ok")
     if back_to is not None:
