@@ -44,6 +44,7 @@ class Settings:
     trusted_proxies: int = 0  # how many reverse proxies' X-Forwarded-For to believe for the sign-in throttle
     log_format: str = "text"  # text | json
     worker_metrics_port: int = 0  # 0 = the worker serves no metrics
+    worker_metrics_address: str = "127.0.0.1"  # 0.0.0.0 inside a container network; never publish it
 
     @property
     def is_embedded(self) -> bool:
@@ -87,6 +88,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=int(_number(env, "CONNECTOR_TRUSTED_PROXIES", 0)),
         log_format=_log_format(env.get("CONNECTOR_LOG_FORMAT")),
         worker_metrics_port=int(_number(env, "CONNECTOR_WORKER_METRICS_PORT", 0)),
+        worker_metrics_address=env.get("CONNECTOR_WORKER_METRICS_ADDRESS") or "127.0.0.1",
     )
 
 

@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.sync.services import Services, services
-from webhook_receiver import auth, dashboard, health, webhooks
+from webhook_receiver import auth, dashboard, health, metrics, webhooks
 
 
 def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | Non
     auth.init_app(app)
     app.register_blueprint(auth.bp)  # /admin/sign-in, /admin/sign-out
     app.register_blueprint(dashboard.bp)  # /admin; 404 until it has a user (admin add-user, CONNECTOR_ADMIN_USER)
+    metrics.init_app(app)  # /metrics, signed in like the dashboard
 
     @app.errorhandler(413)
     def too_large(_error: Any) -> Any:

@@ -11,6 +11,7 @@ from connector.logcontext import install
 
 app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
 app.config_from_object("celeryconfig")
+import workers.metrics  # noqa: E402, F401  - connects the metrics to Celery's signals
 
 
 @worker_process_init.connect

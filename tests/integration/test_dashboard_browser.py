@@ -60,6 +60,7 @@ def svc(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) 
     """The receiver's services: cookies without Secure, allowed because the browser reaches it on loopback."""
     settings = make_settings(tmp_path_factory.mktemp("browser"), pg_url, secret_key)
     services = Services(dataclasses.replace(settings, cookie_secure=False))
+    services.db.upgrade()
     yield services
     services.close()
 
