@@ -9,7 +9,14 @@ from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.sync.services import Services, services
-from webhook_receiver import auth, dashboard, health, metrics, webhooks
+from webhook_receiver import (
+    auth,
+    dashboard,
+    dashboard_records,  # noqa: F401 - adds the record list's routes to dashboard.bp
+    health,
+    metrics,
+    webhooks,
+)
 
 
 def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:

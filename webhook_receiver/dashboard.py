@@ -32,13 +32,11 @@ from connector.store import audit, mappings, records, tenants, tokens
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, reminders
 from connector.sync.services import Services
-from webhook_receiver import auth
+from webhook_receiver import auth, names
 from webhook_receiver.context import connector_services, enqueue
 
 bp = Blueprint("dashboard", __name__, url_prefix="/admin", template_folder="templates")
 log = logging.getLogger(__name__)
-
-MAX_ROWS = 500  # a browser table beyond this helps nobody; the filters narrow it down
 
 
 @bp.record_once
@@ -85,7 +83,7 @@ def _user() -> str:
     return auth.current_user()
 
 
-def _tenant_or_404(name_or_id: str | int) -> Tenant:
+def tenant_or_404(name_or_id: str | int) -> Tenant:
     try:
         return tenants.get_tenant(connector_services().db, name_or_id)
     except ConfigurationError:
@@ -123,44 +121,32 @@ def _tenant_row(svc: Services, tenant: Tenant, now: float) -> dict[str, Any]:
 # --- records ----------------------------------------------------------------------------------------------
 
 
-@bp.get("/records")
-def record_list() -> str:
-    """Records, those needing a person first, filtered by tenant and status."""
-    svc = connector_services()
-    tenant_name = request.args.get("tenant", "").strip()
-    status = request.args.get("status", "").strip()
-    if status and status not in records.STATUSES:
-        abort(400, f"Unknown status {status!r}.")
-    tenant = _tenant_or_404(tenant_name) if tenant_name else None
-    found = records.list_records(svc.db, tenant_id=tenant.id if tenant else None, status=status or None)
-    ordered = views.attention_first(found)
-    return render_template(
-        "dashboard/records.html",
-        rows=ordered[:MAX_ROWS],
-        total=len(ordered),
-        max_rows=MAX_ROWS,
-        tenant_name=tenant_name,
-        status=status,
-        statuses=records.STATUSES,
-        tenant_names=[t.name for t in tenants.list_tenants(svc.db)],
-    )
-
-
 @bp.get("/records/<int:record_id>")
 def record_detail(record_id: int) -> str:
     """One record: what it is, every problem per line, its audit trail and, when it can be, Replay."""
     svc = connector_services()
     record = _record_or_404(record_id)
-    tenant = _tenant_or_404(record.tenant_id)
+    tenant = tenant_or_404(record.tenant_id)
     return render_template(
         "dashboard/record.html",
         record=record,
         tenant_name=tenant.name,
-        problems=[views.problem_row(p) for p in record.problems or []],
+        problems=_named_problems(record.problems or [], names.for_tenant(svc.db, tenant, record.plan)),
         trail=audit.entries(svc.db, record_id=record.id),
         replayable=views.is_replayable(record.status),
         resolvable=record.status == "blocked" and bool(record.exact_id),
     )
+
+
+def _named_problems(problems: list[dict[str, Any]], known: names.Names) -> list[dict[str, Any]]:
+    """Problem rows with the Exact side's codes named: what it is mapped to, and the close matches."""
+    rows = []
+    for problem in problems:
+        row, field = views.problem_row(problem), problem.get("field")
+        row["mapped_code"] = known.label(field, row["mapped_code"])
+        row["suggestions"] = [known.label(field, code) for code in row["suggestions"]]
+        rows.append(row)
+    return rows
 
 
 def _record_or_404(record_id: int) -> records.Record:
@@ -222,7 +208,7 @@ def _enqueue(svc: Services, record_id: int) -> None:
 @bp.get("/tenants/<name>/mappings")
 def mapping_table(name: str) -> str:
     """The tenant's mapping table and a form to add or change one mapping (prefilled from a problem's link)."""
-    tenant = _tenant_or_404(name)
+    tenant = tenant_or_404(name)
     form = {key: request.args.get(key, "") for key in ("kind", "source", "target")}
     return _render_mappings(tenant, form, _back_to())
 
@@ -232,6 +218,7 @@ def _render_mappings(tenant: Tenant, form: dict[str, str], back_to: int | None, 
         "dashboard/mappings.html",
         tenant_name=tenant.name,
         entries=mappings.entries(connector_services().db, tenant.id),
+        names=names.for_tenant(connector_services().db, tenant),
         kinds=mappings.MAPPING_KINDS,
         form=form,
         back_to=back_to,
@@ -249,7 +236,7 @@ def _back_to() -> int | None:
 def mapping_save(name: str) -> Any:
     """Add or change one mapping (origin `manual`), audit who did it, then back to the record or the table."""
     svc = connector_services()
-    tenant = _tenant_or_404(name)
+    tenant = tenant_or_404(name)
     form = {key: request.form.get(key, "").strip() for key in ("kind", "source", "target")}
     back_to = _back_to()
     problem = views.mapping_problem(form["kind"], form["source"], form["target"])
