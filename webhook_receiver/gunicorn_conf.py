@@ -1,7 +1,8 @@
 """gunicorn settings for the receiver (`gunicorn --config python:webhook_receiver.gunicorn_conf …`).
 
-Only what metrics need in a multi-process server: empty PROMETHEUS_MULTIPROC_DIR when the master starts
-(files of an earlier run would be counted again), and retire a dead worker's files.
+Metrics in a multi-process server: empty PROMETHEUS_MULTIPROC_DIR when the master starts (files of an
+earlier run would be counted again), and retire a dead worker's files. Logs: with CONNECTOR_LOG_FORMAT=json,
+gunicorn's own lines and the app's go to stderr as one JSON object each.
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+from connector.logcontext import json_logging_config, wants_json
+
+if wants_json():
+    logconfig_dict = json_logging_config()
 
 
 def on_starting(_server: Any) -> None:
