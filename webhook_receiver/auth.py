@@ -235,8 +235,9 @@ def _refused(outcome: SignIn, name: str) -> Any:
 
 def _open_session(response: BaseResponse, name: str) -> None:
     svc = connector_services()
-    session_id = secrets.token_urlsafe(32)
-    admin_auth.open_session(svc.db, _hash(session_id), name, time.time())
+    session_id, now = secrets.token_urlsafe(32), time.time()
+    admin_auth.forget_expired_sessions(svc.db, now=now, idle=svc.settings.session_idle_seconds)
+    admin_auth.open_session(svc.db, _hash(session_id), name, now)
     session.clear()  # a new form token for the signed-in browser: nothing from before sign-in carries over
     response.set_cookie(
         SESSION_COOKIE,

@@ -87,7 +87,8 @@ def test_prometheus_scrapes_both_metrics_endpoints_and_loads_the_alerts() -> Non
 
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert jobs["receiver"]["static_configs"][0]["targets"] == ["receiver:8000"]
-    assert jobs["receiver"]["basic_auth"]["password_file"].startswith("/run/secrets/")  # /metrics needs a sign-in
+    assert jobs["receiver"]["basic_auth"]["password_file"] == "/etc/prometheus/metrics-password"  # /metrics signs in
+    assert "./ops/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
     port = services["worker"]["environment"]["CONNECTOR_WORKER_METRICS_PORT"]
     assert jobs["worker"]["static_configs"][0]["targets"] == [f"worker:{port}"]
     assert not [p for p in services["worker"].get("ports", []) if port in str(p)]  # never published

@@ -130,6 +130,9 @@ def test_a_bookkeeper_fixes_a_blocked_invoice_in_the_browser(
     _sign_in(chrome, user, PASSWORD)
     assert user in _text(chrome) and "Companies" in _text(chrome)
     _shot(chrome, "02-overview")
+    chrome.find_element(By.LINK_TEXT, "All records").click()
+    assert "Records 1–" in _text(chrome)
+    _shot(chrome, "02b-all-records")
 
     chrome.find_element(By.LINK_TEXT, "Needs a fix").click()
     assert number in _text(chrome)
