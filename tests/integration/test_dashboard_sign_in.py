@@ -72,7 +72,7 @@ def test_a_browser_is_sent_to_the_form_and_lands_where_it_was_going(url: str, us
     with requests.Session() as browser:
         first = browser.get(f"{url}/admin/records?status=blocked", headers=HTML, timeout=10)
         assert first.url.endswith("/admin/sign-in?next=/admin/records?status%3Dblocked")
-        assert 'type="password"' in first.text and "Needs a fix" in first.text
+        assert 'type="password"' in first.text and "Needs a fix" not in first.text  # nothing shown before sign-in
 
         signed_in = sign_in(browser, url, user, PASSWORD)
 
@@ -240,3 +240,14 @@ def test_add_user_prompts_twice_and_refuses_a_short_or_mistyped_password(
     assert (mistyped, too_short) == (1, 1)
     assert "differ" in capsys.readouterr().err
     assert admin_auth.password_hash(svc.db, name) is None
+
+
+def test_a_new_password_ends_the_sessions_opened_with_the_old_one(url: str, user: str, svc: Services) -> None:
+    with requests.Session() as browser:
+        sign_in(browser, url, user, PASSWORD)
+        assert browser.get(f"{url}/admin", headers=HTML, timeout=10).url.endswith("/admin")
+
+        admin_users.add_user(svc.db, user, "a brand new passphrase")
+        after = browser.get(f"{url}/admin", headers=HTML, timeout=10)
+
+    assert "/admin/sign-in" in after.url
