@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 PER_PAGE = 50
 FILTER_FIELDS = ("tenant", "status", "kind", "supplier", "q", "from", "to")
 MAX_TEXT = 100
+BATCH = 300  # records replayed per click: each takes a few writes and one publish; gunicorn's timeout is 30 s
 
 
 def read_filter(values: MultiDict[str, str]) -> tuple[records.RecordFilter, dict[str, str]]:
@@ -113,7 +114,11 @@ def replay_blocked_confirm() -> str:
     blocked = records.RecordFilter(**{**wanted.__dict__, "status": "blocked"})
     count = len(records.matching_ids(connector_services().db, blocked))
     return render_template(
-        "dashboard/replay_blocked.html", count=count, form=form, cancel_url=_list_url(form, status="blocked")
+        "dashboard/replay_blocked.html",
+        count=count,
+        batch=min(count, BATCH),
+        form=form,
+        cancel_url=_list_url(form, status="blocked"),
     )
 
 
@@ -123,8 +128,8 @@ def replay_blocked() -> Any:
     svc = connector_services()
     wanted, form = read_filter(request.form)
     blocked = records.RecordFilter(**{**wanted.__dict__, "status": "blocked"})
-    sent = 0
-    for record_id in records.matching_ids(svc.db, blocked):
+    sent, ids = 0, records.matching_ids(svc.db, blocked)
+    for record_id in ids[:BATCH]:
         if not outcomes.resume(svc, record_id):
             continue  # replayed by someone else meanwhile
         _audit_replay(record_id)
@@ -133,7 +138,8 @@ def replay_blocked() -> Any:
             break
         sent += 1
     else:
-        flash(f"{sent} blocked record(s) were sent again. Reload in a moment to see the results.", "ok")
+        rest = f" {len(ids) - BATCH} more are waiting: replay all blocked again." if len(ids) > BATCH else ""
+        flash(f"{sent} blocked record(s) were sent again. Reload in a moment to see the results.{rest}", "ok")
     return redirect(_list_url(form, status="blocked"), 303)
 
 

@@ -202,3 +202,25 @@ def test_a_large_list_is_not_loaded_whole(url: str, browser: requests.Session, s
     page = _get(browser, f"{url}/admin/records?tenant={tenant.name}&page=60")
 
     assert "Records 2951–3000 of 3000" in page and len(_ids(page)) == 50
+
+
+def test_replay_all_blocked_goes_in_batches_oldest_first(
+    url: str,
+    browser: requests.Session,
+    svc: Services,
+    tenant: Tenant,
+    enqueued: Enqueued,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from webhook_receiver import dashboard_records
+
+    monkeypatch.setattr(dashboard_records, "BATCH", 3)
+    blocked = [_add(svc, tenant, n, "blocked", "Ink Ltd") for n in range(5)]
+    confirm = _get(browser, f"{url}/admin/records/replay-blocked?tenant={tenant.name}")
+    assert "<strong>5</strong> blocked records" in confirm and "The oldest 3 go now" in confirm
+
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', confirm))
+    done = browser.post(f"{url}/admin/records/replay-blocked", data=form, timeout=10)
+
+    assert enqueued == blocked[:3]
+    assert "3 blocked record(s) were sent again" in done.text and "2 more are waiting" in done.text
