@@ -52,6 +52,7 @@ os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never fetch a browser
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -108,7 +109,19 @@ def _sign_in(driver: Any, name: str, password: str) -> None:
     driver.find_element(By.NAME, "name").clear()
     driver.find_element(By.NAME, "name").send_keys(name)
     driver.find_element(By.NAME, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "form.sign-in button[type=submit]").click()
+    button = driver.find_element(By.CSS_SELECTOR, "form.sign-in button[type=submit]")
+    button.click()
+    _wait_for_next_page(driver, button)
+
+
+def _wait_for_next_page(driver: Any, element: Any) -> None:
+    """A click that submits a form returns before the next page is there: wait until the old one is gone."""
+    WebDriverWait(driver, 30, poll_frequency=0.2).until(expected_conditions.staleness_of(element))
+
+
+def _click(driver: Any, element: Any) -> None:
+    element.click()
+    _wait_for_next_page(driver, element)
 
 
 def _text(driver: Any) -> str:
@@ -130,25 +143,25 @@ def test_a_bookkeeper_fixes_a_blocked_invoice_in_the_browser(
     _sign_in(chrome, user, PASSWORD)
     assert user in _text(chrome) and "Companies" in _text(chrome)
     _shot(chrome, "02-overview")
-    chrome.find_element(By.LINK_TEXT, "All records").click()
+    _click(chrome, chrome.find_element(By.LINK_TEXT, "All records"))
     assert "Records 1–" in _text(chrome)
     _shot(chrome, "02b-all-records")
 
-    chrome.find_element(By.LINK_TEXT, "Needs a fix").click()
+    _click(chrome, chrome.find_element(By.LINK_TEXT, "Needs a fix"))
     assert number in _text(chrome)
     _shot(chrome, "03-needs-a-fix")
-    chrome.find_element(By.LINK_TEXT, number).click()
+    _click(chrome, chrome.find_element(By.LINK_TEXT, number))
     assert "GL account 4999 does not exist" in _text(chrome)
     _shot(chrome, "04-blocked-invoice")
 
-    chrome.find_element(By.LINK_TEXT, "fix the mapping").click()
+    _click(chrome, chrome.find_element(By.LINK_TEXT, "fix the mapping"))
     assert chrome.find_element(By.NAME, "source").get_attribute("value") == "4999"
     chrome.find_element(By.NAME, "target").send_keys("4000")
     _shot(chrome, "05-mapping-form")
-    chrome.find_element(By.CSS_SELECTOR, "form.mapping-form button[type=submit]").click()
+    _click(chrome, chrome.find_element(By.CSS_SELECTOR, "form.mapping-form button[type=submit]"))
     assert "GL account 4999 now maps to 4000" in _text(chrome)
 
-    chrome.find_element(By.XPATH, "//button[text()='Replay']").click()
+    _click(chrome, chrome.find_element(By.XPATH, "//button[text()='Replay']"))
     assert "was sent again" in _text(chrome)
     written = WebDriverWait(chrome, 60, poll_frequency=0.5).until(lambda d: _posted(d, record_id))
     _shot(chrome, "06-posted")
@@ -157,7 +170,7 @@ def test_a_bookkeeper_fixes_a_blocked_invoice_in_the_browser(
     assert str(entry["EntryNumber"]) in written and records.get(pg_services.db, record_id).status == "written"
     assert any(user in row["message"] for row in audit.entries(svc.db, record_id=record_id))
 
-    chrome.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    _click(chrome, chrome.find_element(By.XPATH, "//button[text()='Sign out']"))
     assert "You are signed out" in _text(chrome)
     chrome.get(f"{dashboard}/admin/records/{record_id}")
     assert "/admin/sign-in" in chrome.current_url
