@@ -256,3 +256,65 @@ def count_by_status(db: Database, tenant_id: int | None = None) -> dict[str, int
         query = query.where(records.c.tenant_id == tenant_id)
     with db.begin() as conn:
         return {status: count for status, count in conn.execute(query)}
+
+
+# --- the dashboard's list: filters and paging done in the database ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """What a person narrowed the record list to; every field optional."""
+
+    tenant_id: int | None = None
+    status: str | None = None
+    kind: str | None = None
+    supplier: str | None = None  # part of the supplier's name, any case
+    reference: str | None = None  # part of the invoice number, any case
+    created_from: float | None = None  # epoch seconds, inclusive
+    created_before: float | None = None  # epoch seconds, exclusive
+
+
+def _filtered(query: Any, wanted: RecordFilter) -> Any:
+    exact = {"tenant_id": wanted.tenant_id, "status": wanted.status, "kind": wanted.kind}
+    for name, value in exact.items():
+        if value is not None:
+            query = query.where(records.c[name] == value)
+    for name, text in (("supplier", wanted.supplier), ("reference", wanted.reference)):
+        if text:
+            query = query.where(sa.func.lower(records.c[name]).contains(text.lower(), autoescape=True))
+    if wanted.created_from is not None:
+        query = query.where(records.c.created_at >= wanted.created_from)
+    if wanted.created_before is not None:
+        query = query.where(records.c.created_at < wanted.created_before)
+    return query
+
+
+def _attention_rank() -> Any:
+    """Needing a person first (blocked, failed, waiting), then in progress, then posted: as views.ATTENTION_ORDER."""
+    order = ("blocked", "failed", "waiting_for_reauth", "pending", "written")
+    return sa.case({status: index for index, status in enumerate(order)}, value=records.c.status, else_=len(order))
+
+
+def search(
+    db: Database, wanted: RecordFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[Record, str]], int]:
+    """One page of matching records with their tenant's name, needing a person first, newest first; and the total."""
+    page = _filtered(sa.select(records, tenants.c.name.label("tenant_name")).join(tenants), wanted)
+    page = page.order_by(_attention_rank(), records.c.id.desc()).offset(max(0, offset)).limit(max(1, limit))
+    count = _filtered(sa.select(sa.func.count()).select_from(records), wanted)
+    with db.begin() as conn:
+        rows = conn.execute(page).all()
+        total = int(conn.execute(count).scalar() or 0)
+    found = []
+    for row in rows:
+        data = row_dict(row)
+        name = data.pop("tenant_name")
+        found.append((_record_from_dict(data), name))
+    return found, total
+
+
+def matching_ids(db: Database, wanted: RecordFilter) -> list[int]:
+    """The ids of every record matching the filter, oldest first (for acting on all of them)."""
+    query = _filtered(sa.select(records.c.id), wanted).order_by(records.c.id)
+    with db.begin() as conn:
+        return [int(record_id) for record_id in conn.execute(query).scalars()]
