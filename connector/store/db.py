@@ -128,6 +128,7 @@ records = sa.Table(
     sa.Column("running_step", sa.String(30)),  # the step a worker started and has not ended
     sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
     sa.Column("due_at", sa.Float),  # when a retry put off by the chain is due (None: its next task runs now)
+    sa.Column("write_sent_at", sa.Float),  # when the last write request was let go to Exact
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -244,6 +245,10 @@ def _record_due_time(conn: Connection) -> None:
     add_missing_columns(conn, records)
 
 
+def _record_write_sent_at(conn: Connection) -> None:
+    add_missing_columns(conn, records)
+
+
 def _add_dashboard_users_sessions_and_sign_in_throttle(conn: Connection) -> None:
     metadata.create_all(conn, tables=[admin_users, admin_sessions, sign_in_failures])
 
@@ -255,6 +260,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (3, _record_run_and_report_bookkeeping),
     (4, _record_due_time),
     (5, _add_dashboard_users_sessions_and_sign_in_throttle),
+    (6, _record_write_sent_at),
 ]
 
 
