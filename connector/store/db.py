@@ -164,6 +164,20 @@ master_data = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # JSON list
 )
 
+# Exact's rate limit per app and division, shared by every process (connector.exact.governor).
+exact_budget = sa.Table(
+    "exact_budget",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),  # base URL | client id | division
+    sa.Column("minute_reset", sa.Float, nullable=False),
+    sa.Column("minute_used", sa.Integer, nullable=False),
+    sa.Column("minute_limit", sa.Integer),  # what Exact's headers said
+    sa.Column("day_reset", sa.Float, nullable=False),
+    sa.Column("day_used", sa.Integer, nullable=False),
+    sa.Column("day_limit", sa.Integer),
+    sa.Column("closed_until", sa.Float, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
@@ -189,8 +203,12 @@ def _create_version_one(conn: Connection) -> None:
     metadata.create_all(conn, tables=VERSION_ONE_TABLES)
 
 
+def _create_exact_budget(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[exact_budget])
+
+
 # Append new (version, step) pairs; never edit an applied one.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _create_version_one)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _create_version_one), (2, _create_exact_budget)]
 
 
 class Database:

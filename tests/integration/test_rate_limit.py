@@ -1,21 +1,24 @@
-"""Exact's rate limit is respected, not hit: every process sees the window Exact last reported."""
+"""Exact's rate limit is respected, not hit: every process and every tenant on one app share one budget."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from connector.errors import RateLimited
+from connector.exact.client import ExactClient
+from connector.exact.governor import Governor, Priority
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
-from connector.sync.ratelimit import SharedRateLimit
 from connector.sync.services import Services
-from tests.support import Sandboxes, add_tenant
+from tests.support import Sandboxes, add_sharing_tenant, add_tenant
 
 pytestmark = pytest.mark.integration
 NOW = 1_800_000_010.0  # ten seconds into a minute: the window cannot roll over during the test
 MINUTE_RESET_MS = "1800000060000"
+DIVISION = 100001
 
 
 def _headers(minutely_remaining: int, remaining: int = 4000, reset_ms: str = "1800057600000") -> dict[str, str]:
@@ -30,39 +33,40 @@ def _headers(minutely_remaining: int, remaining: int = 4000, reset_ms: str = "18
 
 
 @pytest.fixture
-def limit(pg_services: Services, sandboxes: Sandboxes) -> SharedRateLimit:
+def limit(pg_services: Services, sandboxes: Sandboxes) -> Governor:
     tenant = add_tenant(pg_services, sandboxes, authorize=False)
-    return SharedRateLimit(pg_services.db, tenant.id, clock=lambda: NOW)
+    return pg_services.governor(tenant, clock=lambda: NOW)
 
 
-def test_calls_go_ahead_while_the_minute_has_calls_left(limit: SharedRateLimit) -> None:
-    limit.observe(_headers(minutely_remaining=12))
+def test_calls_go_ahead_while_the_minute_has_calls_left(limit: Governor) -> None:
+    limit.observe(DIVISION, 200, _headers(minutely_remaining=12))
 
-    limit.check()  # does not raise
+    limit.reserve(DIVISION)  # does not raise
 
 
-def test_a_spent_minute_makes_the_next_call_wait_for_its_reset(pg_services: Services, limit: SharedRateLimit) -> None:
-    limit.observe(_headers(minutely_remaining=1))
-    other_process = SharedRateLimit(pg_services.db, limit.tenant_id, clock=lambda: NOW)
+def test_a_spent_minute_makes_the_next_call_wait_for_its_reset(limit: Governor) -> None:
+    limit.observe(DIVISION, 200, _headers(minutely_remaining=1))
+    other_process = Governor(limit.store, limit.app, limit.limits, clock=lambda: NOW)
+    other_process.reserve(DIVISION)  # the last call of the minute
 
     with pytest.raises(RateLimited) as raised:
-        other_process.check()
+        other_process.reserve(DIVISION)
 
     assert raised.value.retry_at == 1_800_000_060.0
 
 
-def test_after_the_reset_calls_go_ahead_again(pg_services: Services, limit: SharedRateLimit) -> None:
-    limit.observe(_headers(minutely_remaining=0))
-    later = SharedRateLimit(pg_services.db, limit.tenant_id, clock=lambda: NOW + 60)
+def test_after_the_reset_calls_go_ahead_again(limit: Governor) -> None:
+    limit.observe(DIVISION, 200, _headers(minutely_remaining=0))
+    later = Governor(limit.store, limit.app, limit.limits, clock=lambda: NOW + 60)
 
-    later.check()
+    later.reserve(DIVISION)
 
 
-def test_a_spent_day_waits_for_midnight_utc(limit: SharedRateLimit) -> None:
-    limit.observe(_headers(minutely_remaining=50, remaining=0))
+def test_a_spent_day_waits_for_midnight_utc(limit: Governor) -> None:
+    limit.observe(DIVISION, 200, _headers(minutely_remaining=50, remaining=0))
 
     with pytest.raises(RateLimited) as raised:
-        limit.check()
+        limit.reserve(DIVISION)
 
     assert raised.value.retry_at == 1_800_057_600.0
 
@@ -81,12 +85,53 @@ def test_the_client_stops_before_exact_answers_429(
     sandbox, url = tight_exact
     own = Sandboxes(sandbox, sandboxes.basware, url, sandboxes.basware_url)
     tenant = add_tenant(pg_services, own)
-    client = pg_services.exact(pg_services.tenant(tenant.id))
-    before = sandbox.api_calls[100001]
+    budget = pg_services.governor(tenant, clock=lambda: NOW).budget(Priority.WRITE)
+    client = ExactClient(url, pg_services.token_manager(tenant), division=DIVISION, budget=budget)
+    before = sandbox.api_calls[DIVISION]
 
-    client.journals()
-    client.journals()
+    for _ in range(3):
+        client.journals()
     with pytest.raises(RateLimited):
         client.journals()
 
-    assert sandbox.api_calls[100001] - before == 2  # the third call never reached Exact
+    assert sandbox.api_calls[DIVISION] - before == 3  # the fourth call never reached Exact
+
+
+@pytest.fixture
+def tight_exact_on_the_clock() -> Iterator[tuple[ExactSandbox, str]]:
+    """A sandbox allowing 5 calls a minute on the real clock, entered early in a minute."""
+    if time.time() % 60 > 45:  # a few calls must not straddle a minute's turn
+        time.sleep(61 - time.time() % 60)
+    sandbox = ExactSandbox(minute_limit=5)
+    sandbox.add_division()
+    with ServerThread(sandbox.app) as server:
+        yield sandbox, server.url
+
+
+def test_tenants_on_one_app_and_division_never_make_exact_answer_429(
+    pg_services: Services, sandboxes: Sandboxes, tight_exact_on_the_clock: tuple[ExactSandbox, str]
+) -> None:
+    sandbox, url = tight_exact_on_the_clock
+    a = add_tenant(pg_services, Sandboxes(sandbox, sandboxes.basware, url, sandboxes.basware_url))
+    b, c = add_sharing_tenant(pg_services, a), add_sharing_tenant(pg_services, a)
+    for tenant in (a, b, c, c, a):  # Exact's five calls of the minute, spread over the three tenants
+        pg_services.exact(tenant).journals()
+    before = sandbox.api_calls[DIVISION]
+
+    with pytest.raises(RateLimited):
+        pg_services.exact(b).journals()
+
+    assert sandbox.api_calls[DIVISION] == before  # refused here, not by a 429 from Exact
+
+
+def test_background_work_leaves_the_minutes_last_calls_to_writes(
+    pg_services: Services, sandboxes: Sandboxes, tight_exact_on_the_clock: tuple[ExactSandbox, str]
+) -> None:
+    sandbox, url = tight_exact_on_the_clock
+    tenant = add_tenant(pg_services, Sandboxes(sandbox, sandboxes.basware, url, sandboxes.basware_url))
+    for _ in range(4):
+        pg_services.exact(tenant, background=True).journals()
+
+    with pytest.raises(RateLimited):
+        pg_services.exact(tenant, background=True).journals()
+    pg_services.exact(tenant).journals()  # the call kept back goes to a write
