@@ -43,8 +43,10 @@ def run_step(
         try:
             func(svc, record_id)
         except RateLimited as exc:
-            # Waiting for the window is not a failure: it does not use up the retries.
-            raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
+            # Waiting for the window is not a failure: it does not use up the retries (max_retries=None would
+            # mean Celery's default of 3, after which the record was dropped with the RateLimited error).
+            waits = task.request.retries + 1
+            raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=waits) from exc
         except (RetriableAPIError, StorageUnavailable) as exc:
             if task.request.retries >= MAX_RETRIES:
                 outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
