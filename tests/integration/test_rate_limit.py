@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,7 @@ from connector.exact.governor import Governor, Priority
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.sync.services import Services
-from tests.support import Sandboxes, add_sharing_tenant, add_tenant
+from tests.support import Sandboxes, add_sharing_tenant, add_tenant, early_in_a_minute
 
 pytestmark = pytest.mark.integration
 NOW = 1_800_000_010.0  # ten seconds into a minute: the window cannot roll over during the test
@@ -100,8 +99,7 @@ def test_the_client_stops_before_exact_answers_429(
 @pytest.fixture
 def tight_exact_on_the_clock() -> Iterator[tuple[ExactSandbox, str]]:
     """A sandbox allowing 5 calls a minute on the real clock, entered early in a minute."""
-    if time.time() % 60 > 45:  # a few calls must not straddle a minute's turn
-        time.sleep(61 - time.time() % 60)
+    early_in_a_minute()  # a few calls must not straddle a minute's turn
     sandbox = ExactSandbox(minute_limit=5)
     sandbox.add_division()
     with ServerThread(sandbox.app) as server:
