@@ -9,8 +9,10 @@ import pytest
 from connector.errors import RateLimited
 from connector.exact.client import ExactClient
 from connector.exact.governor import Governor, Priority
+from connector.sandbox.basware import BaswareSandbox, make_vendor
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
+from connector.sync import master, vendor_sync
 from connector.sync.services import Services
 from tests.support import Sandboxes, add_sharing_tenant, add_tenant, early_in_a_minute
 
@@ -133,3 +135,27 @@ def test_background_work_leaves_the_minutes_last_calls_to_writes(
     with pytest.raises(RateLimited):
         pg_services.exact(tenant, background=True).journals()
     pg_services.exact(tenant).journals()  # the call kept back goes to a write
+
+
+@pytest.fixture
+def own_sandboxes(tight_exact_on_the_clock: tuple[ExactSandbox, str]) -> Iterator[Sandboxes]:
+    """The tight Exact sandbox and a Basware of this test's own (its vendors reach no other test)."""
+    sandbox, url = tight_exact_on_the_clock
+    basware = BaswareSandbox()
+    with ServerThread(basware.app) as server:
+        yield Sandboxes(sandbox, basware, url, server.url)
+
+
+def test_master_data_refresh_and_vendor_sync_leave_the_minutes_last_call_to_writes(
+    sqlite_services: Services, own_sandboxes: Sandboxes
+) -> None:
+    tenant = add_tenant(sqlite_services, own_sandboxes)
+    own_sandboxes.basware.add_vendor(make_vendor("7001", "Late Vendor BV", vat="NL007777777B01", country="NL"))
+    for _ in range(4):  # writes took four of the minute's five calls
+        sqlite_services.exact(tenant).journals()
+    before = own_sandboxes.exact.api_calls[DIVISION]
+
+    assert master.refresh_all(sqlite_services) == 0
+    assert vendor_sync.sync_due_tenants(sqlite_services) == 0
+    assert own_sandboxes.exact.api_calls[DIVISION] == before
+    sqlite_services.exact(tenant).journals()  # the last call still goes to a write
