@@ -159,3 +159,37 @@ def test_master_data_refresh_and_vendor_sync_leave_the_minutes_last_call_to_writ
     assert vendor_sync.sync_due_tenants(sqlite_services) == 0
     assert own_sandboxes.exact.api_calls[DIVISION] == before
     sqlite_services.exact(tenant).journals()  # the last call still goes to a write
+
+
+def test_calls_without_a_division_take_nothing_from_the_budget(
+    pg_services: Services, sandboxes: Sandboxes, tight_exact: tuple[ExactSandbox, str]
+) -> None:
+    sandbox, url = tight_exact
+    tenant = add_tenant(pg_services, Sandboxes(sandbox, sandboxes.basware, url, sandboxes.basware_url))
+    governor = pg_services.governor(tenant, clock=lambda: NOW)
+    for _ in range(60):
+        governor.reserve(DIVISION)
+    client = ExactClient(
+        url, pg_services.token_manager(tenant), division=DIVISION, budget=governor.budget(Priority.WRITE)
+    )
+
+    assert client.current_division() == DIVISION  # current/Me is not counted by Exact
+
+
+def test_after_a_429_the_next_call_waits_for_the_reset_without_asking_exact(
+    pg_services: Services, sandboxes: Sandboxes, tight_exact: tuple[ExactSandbox, str]
+) -> None:
+    sandbox, url = tight_exact
+    tenant = add_tenant(pg_services, Sandboxes(sandbox, sandboxes.basware, url, sandboxes.basware_url))
+    budget = pg_services.governor(tenant, clock=lambda: NOW).budget(Priority.WRITE)
+    client = ExactClient(url, pg_services.token_manager(tenant), division=DIVISION, budget=budget)
+    sandbox.set_faults(rate_limit_count=1)
+    with pytest.raises(RateLimited) as first:
+        client.journals()
+    before = sandbox.api_calls[DIVISION]
+
+    with pytest.raises(RateLimited) as second:
+        client.journals()
+
+    assert first.value.retry_at == second.value.retry_at == 1_800_000_060.0
+    assert sandbox.api_calls[DIVISION] == before
