@@ -286,8 +286,7 @@ class Governor:
             raise RateLimited(
                 f"Exact's {priority.value} budget for this {window} is used up; waiting for its reset",
                 retry_at=opens,
-                system="exact",
-                status=429,
+                system="exact",  # no HTTP status: Exact was not asked
             )
 
     def observe(self, division: int, status: int, headers: Mapping[str, str]) -> float | None:
