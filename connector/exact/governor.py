@@ -38,7 +38,7 @@ BACKGROUND_MINUTE_RESERVE = 1 / 6
 # whose delay a customer notices; background work resumes after Exact's daily reset.
 BACKGROUND_DAY_RESERVE = 0.10
 # A call sent in a window's last second may reach Exact after the window turned and be counted in the next
-# one, which we may already have handed out in full: such calls wait for the turn instead.
+# one: such a call is charged to both windows, so neither can be overspent whichever counts it.
 GUARD = 1.0
 # Window ends from Exact's headers and ours may differ by rounding; closer than this they are the same window.
 SAME_WINDOW = 0.5
@@ -72,6 +72,7 @@ class Window:
     minute_limit: int | None = None  # what Exact's headers last said, if they did
     day_limit: int | None = None
     closed_until: float = 0.0  # after a 429: nothing goes out before this
+    next_minute_used: int = 0  # calls sent at the very end of this minute, charged to the next one as well
 
     @classmethod
     def fresh(cls, now: float) -> Window:
@@ -130,7 +131,9 @@ class MemoryBudgetStore:
 def roll(window: Window, now: float) -> Window:
     """The window as of `now`: a minute or day that has ended starts again at zero, keeping Exact's phase."""
     if now >= window.minute_reset:
-        window = replace(window, minute_reset=_advance(window.minute_reset, now, MINUTE), minute_used=0)
+        reset = _advance(window.minute_reset, now, MINUTE)
+        carried = window.next_minute_used if reset == window.minute_reset + MINUTE else 0
+        window = replace(window, minute_reset=reset, minute_used=carried, next_minute_used=0)
     if now >= window.day_reset:
         window = replace(window, day_reset=_advance(window.day_reset, now, DAY), day_used=0)
     return window
@@ -156,14 +159,24 @@ def admit(
         return current, current.closed_until
     if current.day_used >= day_cap:
         return current, current.day_reset
-    if current.minute_used >= minute_cap or now >= current.minute_reset - guard:
+    if current.minute_used >= minute_cap:
         return current, current.minute_reset
-    return replace(current, minute_used=current.minute_used + 1, day_used=current.day_used + 1), None
+    on_the_turn = now >= current.minute_reset - guard
+    if on_the_turn and current.next_minute_used >= minute_cap:
+        return current, current.minute_reset + MINUTE
+    return replace(
+        current,
+        minute_used=current.minute_used + 1,
+        next_minute_used=current.next_minute_used + on_the_turn,
+        day_used=current.day_used + 1,
+    ), None
 
 
 def correct(window: Window | None, info: RateLimitInfo, now: float) -> Window:
     """Take in what an answer's headers say; never count fewer calls than we handed out in the same window."""
     current = roll(window or Window.fresh(now), now)
+    if info.minutely_reset is not None and abs(info.minutely_reset - current.minute_reset - MINUTE) < SAME_WINDOW:
+        current = roll(current, current.minute_reset)  # Exact's minute turned before ours: turn with it
     minute = _corrected(
         (current.minute_reset, current.minute_used, current.minute_limit),
         (info.minutely_reset, info.minutely_remaining, info.minutely_limit),

@@ -176,6 +176,7 @@ exact_budget = sa.Table(
     sa.Column("day_used", sa.Integer, nullable=False),
     sa.Column("day_limit", sa.Integer),
     sa.Column("closed_until", sa.Float, nullable=False),
+    sa.Column("next_minute_used", sa.Integer, nullable=False),  # sent on a minute's turn: counted in both
 )
 
 schema_migrations = sa.Table(

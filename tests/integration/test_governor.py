@@ -105,13 +105,32 @@ def test_every_process_takes_from_the_same_budget(store: BudgetStore, clock: Clo
     assert refused_until(other_process) == MINUTE_START + 60
 
 
-def test_a_call_in_the_windows_last_second_waits_for_the_turn(store: BudgetStore, clock: Clock) -> None:
+def test_a_call_on_the_minutes_turn_counts_in_both_minutes(store: BudgetStore, clock: Clock) -> None:
     gov = governor(store, clock)
-    clock.now = MINUTE_START + 59.5  # Exact might count it in the next window, already handed out in full
+    clock.now = MINUTE_START + 59.5  # Exact may count it in this minute or, arriving late, in the next
+    gov.reserve(DIVISION)
+
+    clock.now = MINUTE_START + 60
+    spend(gov, 4)
+    assert refused_until(gov) == MINUTE_START + 120
+
+
+def test_a_full_minute_takes_nothing_more_on_its_turn(store: BudgetStore, clock: Clock) -> None:
+    gov = governor(store, clock)
+    spend(gov, 5)
+    clock.now = MINUTE_START + 59.5
 
     assert refused_until(gov) == MINUTE_START + 60
-    clock.now = MINUTE_START + 60
-    gov.reserve(DIVISION)
+
+
+def test_exacts_minute_turning_before_ours_keeps_what_was_sent_on_the_turn(store: BudgetStore, clock: Clock) -> None:
+    gov = governor(store, clock)
+    clock.now = MINUTE_START + 59.5
+    spend(gov, 2)  # charged to this minute and the next
+    gov.observe(DIVISION, 200, headers(minutely_remaining=4, minute_reset=MINUTE_START + 120))  # Exact: next minute
+
+    spend(gov, 3)
+    assert refused_until(gov) == MINUTE_START + 120
 
 
 def test_the_day_waits_for_its_reset_however_much_of_the_minute_is_left(store: BudgetStore, clock: Clock) -> None:
