@@ -1,5 +1,7 @@
 """Four OS processes hammer the Exact sandbox through real clients sharing one budget: 0 calls beyond a window.
 
+On each store the budget can live in: PostgreSQL, Redis, and SQLite (the embedded default).
+
 The sandbox and the processes share a fast clock (a minute lasts ten real seconds), and the run crosses two of
 Exact's fixed minute boundaries. What counts is what the sandbox saw, minute by minute.
 """
@@ -60,16 +62,19 @@ class Answers:
         return result
 
 
-@pytest.mark.parametrize("broker", ["memory://", "redis"])
+@pytest.mark.parametrize("backend", ["postgres", "redis", "sqlite"])
 def test_four_processes_never_call_beyond_the_fixed_minute(
-    broker: str,
-    pg_services: Services,
+    backend: str,
+    request: pytest.FixtureRequest,
     sandboxes: Sandboxes,
-    pg_url: str,
     redis_url: str,
     secret_key: str,
     tmp_path: Path,
 ) -> None:
+    # The budget lives in Redis when Redis is the broker, else in the database (SQLite: the embedded default).
+    svc: Services = request.getfixturevalue("sqlite_services" if backend == "sqlite" else "pg_services")
+    database_url = svc.settings.database_url
+    broker = redis_url if backend == "redis" else "memory://"
     start = time.time()
     base = math.floor(start / 60) * 60 + 30.0  # simulated time starts half a minute before a boundary
 
@@ -80,8 +85,8 @@ def test_four_processes_never_call_beyond_the_fixed_minute(
     sandbox.add_division()
     answers = Answers(sandbox)
     with ServerThread(sandbox.app) as server:
-        tenant = add_tenant(pg_services, Sandboxes(sandbox, sandboxes.basware, server.url, sandboxes.basware_url))
-        env = worker_environment(pg_url, redis_url if broker == "redis" else broker, secret_key, tmp_path)
+        tenant = add_tenant(svc, Sandboxes(sandbox, sandboxes.basware, server.url, sandboxes.basware_url))
+        env = worker_environment(database_url, broker, secret_key, tmp_path)
         end = base + 100.0  # crosses the boundaries at +30 and +90
         command = [sys.executable, "-m", "tests.integration.budget_hammer", str(tenant.id)]
         command += [repr(start), repr(base), repr(SPEED), repr(end), repr(GUARD)]
