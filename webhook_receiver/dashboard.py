@@ -33,6 +33,7 @@ from connector.errors import ConfigurationError
 from connector.store import audit, mappings, records, tenants, tokens
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, reminders
+from connector.sync.budget import HEADERS, budget_report
 from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
 
@@ -102,7 +103,8 @@ def overview() -> str:
     now = time.time()
     rows = [_tenant_row(svc, tenant, now) for tenant in tenants.list_tenants(svc.db)]
     totals = views.status_counts(records.count_by_status(svc.db))
-    return render_template("dashboard/overview.html", tenants=rows, totals=totals)
+    budgets = [division.row() for division in budget_report(svc, now)]
+    return render_template("dashboard/overview.html", tenants=rows, totals=totals, budgets=budgets, headers=HEADERS)
 
 
 def _tenant_row(svc: Services, tenant: Tenant, now: float) -> dict[str, Any]:

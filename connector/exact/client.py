@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -72,6 +72,18 @@ class RateLimitInfo:
         )
 
 
+class CallBudget(Protocol):
+    """Where each counted call takes its place in Exact's rate limit before it is sent (`connector.exact.governor`)."""
+
+    def reserve(self, division: int) -> None:
+        """Take one call, or raise `RateLimited` with the moment the budget opens again."""
+        ...
+
+    def settle(self, division: int, status: int, headers: Mapping[str, str]) -> float | None:
+        """Report an answer (its X-RateLimit-* headers); after a 429, return when the budget opens again."""
+        ...
+
+
 class ExactClient:
     """Calls `/api/v1/{division}/…` on one Exact host with tokens from a `TokenManager`."""
 
@@ -83,7 +95,7 @@ class ExactClient:
         session: requests.Session | None = None,
         timeout: float = 30,
         on_rate_limit: Callable[[Mapping[str, str]], None] | None = None,
-        before_call: Callable[[], None] | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         require_secure(self.base_url)  # credentials never go over clear-text networks
@@ -93,7 +105,7 @@ class ExactClient:
         self._session = session or requests.Session()
         self._timeout = timeout
         self._on_rate_limit = on_rate_limit
-        self._before_call = before_call  # e.g. a limiter shared by all processes, raising RateLimited
+        self._budget = budget  # shared by every process using the app and division; None: no limit kept here
         self.last_rate_limit: RateLimitInfo | None = None
 
     def close(self) -> None:
@@ -111,7 +123,7 @@ class ExactClient:
 
     def me(self) -> dict[str, Any]:
         """The current user (`current/Me`, which takes no division)."""
-        payload = self._call("GET", f"{self.base_url}/api/v1/current/Me")
+        payload = self._call("GET", f"{self.base_url}/api/v1/current/Me", counted=False)
         results = odata.unwrap(payload)
         if not isinstance(results, list) or not results:
             raise FatalAPIError("current/Me returned no user", system=SYSTEM)
@@ -260,12 +272,22 @@ class ExactClient:
             raise FatalAPIError("Exact sent a next link to another host; refusing to follow", system=SYSTEM)
         return link
 
-    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None, on_admitted: Admitted = None) -> Any:
-        if self._before_call is not None:
-            self._before_call()
+    def _call(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any] | None = None,
+        on_admitted: Admitted = None,
+        *,
+        counted: bool = True,
+    ) -> Any:
+        # Calls without a division (current/Me) are not counted by Exact, so they take nothing from the budget.
+        budget = self._budget if counted else None
+        token = self._tokens.access_token()  # before reserving: a slow refresh must not carry a call past its window
+        if budget is not None:
+            budget.reserve(self.division)
         if on_admitted is not None:  # from here on the request may reach Exact
             on_admitted()
-        token = self._tokens.access_token()
         response = self._send(method, url, token, body)
         if response.status_code == 401:
             token = self._tokens.force_refresh(token)
@@ -275,7 +297,8 @@ class ExactClient:
                     f"{method} {_path(url)} refused a fresh access token", system=SYSTEM, status=401
                 )
         self._note_rate_limit(response.headers)
-        error = classify(method, response.status_code, response.headers, response.content)
+        opens = budget.settle(self.division, response.status_code, response.headers) if budget is not None else None
+        error = classify(method, response.status_code, response.headers, response.content, opens_at=opens)
         if error is not None:
             raise error
         return loads(response.content) if response.content else None
@@ -365,14 +388,20 @@ class ExactClient:
         return self.post("crm/BankAccounts", fields)
 
 
-def classify(method: str, status: int, headers: Mapping[str, str], content: bytes) -> APIError | None:
-    """The exception an Exact response stands for, or None for success (a pure status classifier)."""
+def classify(
+    method: str, status: int, headers: Mapping[str, str], content: bytes, *, opens_at: float | None = None
+) -> APIError | None:
+    """The exception an Exact response stands for, or None for success (a pure status classifier).
+
+    `opens_at` is when the rate-limit budget opens again after a 429, if the caller keeps one.
+    """
     if status < 400:
         return None
     message = _error_text(content) or f"HTTP {status}"
     common: dict[str, Any] = {"system": SYSTEM, "status": status, "body": content}
     if status == 429:
-        return RateLimited(f"rate limit reached: {message}", retry_at=retry_at(headers), **common)
+        when = opens_at if opens_at is not None else retry_at(headers)
+        return RateLimited(f"rate limit reached: {message}", retry_at=when, **common)
     if status == 500 and method in ("POST", "PUT") and _error_text(content):
         # Exact reports business validation (Mandatory: …, Invalid reference: …) as a 500.
         return FatalAPIError(message, **common)

@@ -171,6 +171,21 @@ master_data = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # JSON list
 )
 
+# Exact's rate limit per app and division, shared by every process (connector.exact.governor).
+exact_budget = sa.Table(
+    "exact_budget",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),  # base URL | client id | division
+    sa.Column("minute_reset", sa.Float, nullable=False),
+    sa.Column("minute_used", sa.Integer, nullable=False),
+    sa.Column("minute_limit", sa.Integer),  # what Exact's headers said
+    sa.Column("day_reset", sa.Float, nullable=False),
+    sa.Column("day_used", sa.Integer, nullable=False),
+    sa.Column("day_limit", sa.Integer),
+    sa.Column("closed_until", sa.Float, nullable=False),
+    sa.Column("next_minute_used", sa.Integer, nullable=False),  # sent on a minute's turn: counted in both
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
@@ -253,6 +268,10 @@ def _add_dashboard_users_sessions_and_sign_in_throttle(conn: Connection) -> None
     metadata.create_all(conn, tables=[admin_users, admin_sessions, sign_in_failures])
 
 
+def _create_exact_budget(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[exact_budget])
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
@@ -261,6 +280,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _record_due_time),
     (5, _add_dashboard_users_sessions_and_sign_in_throttle),
     (6, _record_write_sent_at),
+    (7, _create_exact_budget),
 ]
 
 
