@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from connector.cli import main
 
 from connector.store import records, tenants
 from connector.store.tenants import Tenant
-from connector.sync.services import Services, reset_services, services
+from connector.sync.services import Services
+from connector.wiring import build_services
+from ml_connector.cli import main
 from tests.support import Sandboxes, add_tenant, early_in_a_minute
 
 pytestmark = pytest.mark.integration
@@ -24,11 +25,10 @@ def cli_env(tmp_path: Path, secret_key: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("CONNECTOR_SECRET_KEY", secret_key)
     monkeypatch.delenv("CONNECTOR_DATABASE_URL", raising=False)
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-    reset_services()
     assert main(["db", "upgrade"]) == 0
-    yield services()
-    services().close()
-    reset_services()
+    svc = build_services()
+    yield svc
+    svc.close()
 
 
 def busy_tenant(svc: Services, sandboxes: Sandboxes, *, pending: int, calls: int) -> Tenant:
@@ -50,7 +50,7 @@ def test_status_shows_each_divisions_budget_and_backlog(
 ) -> None:
     tenant = busy_tenant(cli_env, sandboxes, pending=3, calls=2)
 
-    assert main(["status"]) == 0
+    assert main(["status"], services=cli_env) == 0
 
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith(str(DIVISION)) and tenant.name in line)
