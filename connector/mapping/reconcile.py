@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -65,6 +65,7 @@ class ExactEntry:
     currency: str
     amount: Decimal
     entry_date: date | None
+    supplier_name: str = ""  # known when a Basware document of the period has the same supplier
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,8 @@ class Report:
 
 def reconcile(documents: Sequence[BaswareDocument], entries: Sequence[ExactEntry]) -> Report:
     """Match documents to entries and sort every one of them into a category, with totals."""
+    names = {d.supplier_id.lower(): d.supplier for d in documents if d.supplier_id and d.supplier}
+    entries = [replace(e, supplier_name=e.supplier_name or names.get(e.supplier_id.lower(), "")) for e in entries]
     by_id = {entry.entry_id.lower(): entry for entry in entries}
     by_key: dict[tuple[str, str], list[ExactEntry]] = defaultdict(list)
     for entry in entries:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from connector.errors import ConfigurationError
-from connector.mapping.reconcile import LABELS, Category, Line, Report, categories, reconcile
+from connector.mapping.reconcile import LABELS, Category, ExactEntry, Line, Report, categories, reconcile
 from connector.store import tenants
 from connector.sync.reconcile import check_period, period_documents, period_entries
 from ml_connector.context import Context, print_json, print_table
@@ -102,6 +102,7 @@ def line_json(line: Line) -> dict[str, Any]:
                 "entry_id": e.entry_id,
                 "entry_number": e.entry_number,
                 "supplier_id": e.supplier_id,
+                "supplier": e.supplier_name or None,
                 "your_ref": e.your_ref,
                 "amount": str(e.amount),
                 "entry_date": None if e.entry_date is None else e.entry_date.isoformat(),
@@ -156,13 +157,17 @@ def _row(line: Line) -> list[Any]:
     state = "" if doc is None else doc.status + (f": {doc.reason}" if doc.reason else "")
     return [
         doc.reference if doc else entry.your_ref if entry else "",
-        doc.supplier if doc else entry.supplier_id if entry else "",
+        doc.supplier if doc else _supplier(entry),
         line.currency,
         _amount(doc.gross if doc else None),
         _amount(line.exact_amount if line.entries else None),
         ", ".join(e.entry_number for e in line.entries),
         state if line.category != Category.MATCHED else "",
     ]
+
+
+def _supplier(entry: ExactEntry | None) -> str:
+    return "" if entry is None else entry.supplier_name or entry.supplier_id
 
 
 def _amount(value: Decimal | None) -> str:
@@ -181,7 +186,7 @@ def write_csv(report: Report, path: str) -> None:
                     line.category.value,
                     doc.basware_id if doc else "",
                     doc.reference if doc else (line.entries[0].your_ref if line.entries else ""),
-                    doc.supplier if doc else (line.entries[0].supplier_id if line.entries else ""),
+                    doc.supplier if doc else _supplier(line.entries[0] if line.entries else None),
                     line.currency,
                     "" if doc is None or doc.gross is None else str(doc.gross),
                     " ".join(e.entry_number for e in line.entries),
