@@ -11,7 +11,7 @@ writes nothing anywhere.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,19 @@ def reconcile_period(
     documents = period_documents(svc, tenant, first, last)
     entries = period_entries(svc, tenant, first, last, on_page=on_page)
     return reconcile(documents, entries)
+
+
+def period(start: str | None, end: str | None, today: date) -> tuple[date, date]:
+    """The period asked for as YYYY-MM-DD texts; the previous calendar month when neither is given."""
+    if not start and not end:
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    try:
+        first, last = date.fromisoformat(start or ""), date.fromisoformat(end or "")
+    except ValueError:
+        raise ConfigurationError("a period is two dates as YYYY-MM-DD: from and to") from None
+    check_period(first, last)
+    return first, last
 
 
 def check_period(first: date, last: date) -> None:

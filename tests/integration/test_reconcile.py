@@ -8,25 +8,32 @@ not show up at all.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from connector.errors import RecordBlocked
 from connector.exact.client import ExactClient
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact import seed
+from connector.sandbox.server import ServerThread
 from connector.store import records
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, steps
 from connector.sync.services import Services
+from connector.wiring import build_services
+from tests.conftest import make_settings
 from tests.integration import test_mapping_helpers as helpers
 from tests.integration.test_mapping_helpers import CliRunner, OwnExact, row, unique
 from tests.support import add_tenant
+from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
 own_exact = helpers.own_exact
@@ -143,3 +150,39 @@ def test_a_period_where_everything_matches_exits_zero(
 
 def _ref(line: dict[str, Any]) -> str:
     return line["basware"]["reference"] if line["basware"] else line["exact"][0]["your_ref"]
+
+
+ADMIN = ("books", "reconcile-test-password")
+
+
+@pytest.fixture
+def dashboard(pg_url: str, secret_key: str, tmp_path: Path) -> Iterator[str]:
+    """The receiver with its dashboard on the session database; yields its /admin URL."""
+    settings = make_settings(tmp_path, pg_url, secret_key)
+    svc = build_services(dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1]))
+    try:
+        with ServerThread(create_app(svc, enqueue=lambda record_id: None)) as server:
+            yield f"{server.url}/admin"
+    finally:
+        svc.close()
+
+
+def test_the_dashboard_page_shows_each_category_with_totals(month: dict[str, Any], dashboard: str) -> None:
+    name, refs = month["tenant"].name, month["refs"]
+
+    overview = requests.get(dashboard, auth=ADMIN, timeout=30)
+    page = requests.get(f"{dashboard}/tenants/{name}/reconcile?from=2026-11-01&to=2026-11-30", auth=ADMIN, timeout=30)
+
+    assert f"/admin/tenants/{name}/reconcile" in overview.text  # linked from the overview
+    assert page.status_code == 200, page.text
+    for heading in ("Matched (1)", "Amount differs (1)", "In basware, not in exact (1)", "Duplicates"):
+        assert heading in page.text
+    assert all(ref in page.text for ref in refs.values())
+    assert "517.40" in page.text and "484.00" in page.text
+    assert "The systems do not agree" in page.text
+
+
+def test_the_dashboard_refuses_a_period_that_ends_before_it_starts(month: dict[str, Any], dashboard: str) -> None:
+    url = f"{dashboard}/tenants/{month['tenant'].name}/reconcile?from=2026-11-30&to=2026-11-01"
+
+    assert requests.get(url, auth=ADMIN, timeout=30).status_code == 400
