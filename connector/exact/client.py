@@ -45,6 +45,7 @@ BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
 _MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
 _TRANSIENT = {502, 503, 504}
 Admitted = Callable[[], None] | None  # told when a request passed the rate check and is about to leave
+Progress = Callable[[int, int | None], None]  # (records read so far, records in all, when Exact said)
 _MAX_PAGES = 10_000  # a guard against a server that keeps sending the same __next
 
 
@@ -139,13 +140,16 @@ class ExactClient:
         select: str | None = None,
         top: int | None = None,
         expand: str | None = None,
-        on_page: Callable[[int], None] | None = None,
+        on_page: Progress | None = None,
     ) -> list[dict[str, Any]]:
         """Every record of a collection, following the absolute `__next` links page by page.
 
-        `on_page` is told how many records have been read after each page (a progress bar).
+        With `on_page` (a progress bar) the first page also brings the total (`$inlinecount=allpages`, no extra
+        call), and `on_page` is told after each page how many records have been read and of how many.
         """
-        url: str | None = self._url(path, _query(filter=filter, select=select, top=top, expand=expand))
+        count = "allpages" if on_page is not None else None
+        query = _query(filter=filter, select=select, top=top, expand=expand, inlinecount=count)
+        url: str | None = self._url(path, query)
         records: list[dict[str, Any]] = []
         for _ in range(_MAX_PAGES):
             if url is None:
@@ -154,7 +158,7 @@ class ExactClient:
             page = odata.unwrap(payload)
             records.extend(page if isinstance(page, list) else [page])
             if on_page is not None:
-                on_page(len(records))
+                on_page(len(records), odata.total_count(payload))
             url = self._checked_next(odata.next_link(payload))
         raise FatalAPIError(f"{path}: paging did not end", system=SYSTEM)
 
@@ -223,7 +227,7 @@ class ExactClient:
         return odata.trim_codes(self.get_all(ENTRIES, filter=query, select=ENTRY_SELECT))
 
     def purchase_entries_between(
-        self, journal: str, first: date, last: date, *, on_page: Callable[[int], None] | None = None
+        self, journal: str, first: date, last: date, *, on_page: Progress | None = None
     ) -> list[dict[str, Any]]:
         """The entries of one journal dated `first` to `last` (inclusive): one filtered call per 60 entries."""
         query = (

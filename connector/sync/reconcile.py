@@ -4,18 +4,18 @@ The Basware side is what the connector handled, read from the records (no call t
 record dated in the period by its invoice date (the entry date the connector writes), and records not yet
 fetched by the day they arrived. The Exact side is one filtered query on the tenant's purchase journal and the
 entry dates, with only the fields the match needs, page after page of the largest pages Exact gives (60 on
-`PurchaseEntries`); every call goes through the tenant's client and therefore its shared rate limit. Reading
-writes nothing anywhere.
+`PurchaseEntries`; the first page also says how many there are, for a progress bar). Every call goes through
+the tenant's client and therefore its shared rate limit. Reading writes nothing anywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from connector.errors import ConfigurationError, ConnectorError
+from connector.exact.client import Progress
 from connector.exact.odata import parse_date
 from connector.mapping.reconcile import BaswareDocument, ExactEntry, Report, reconcile
 from connector.store import mappings, records
@@ -24,8 +24,6 @@ from connector.store.tenants import Tenant
 from connector.sync.documents import KINDS
 from connector.sync.plan import Plan
 from connector.sync.services import Services
-
-Progress = Callable[[int], None]  # told how many Exact entries have been read so far
 
 
 def reconcile_period(

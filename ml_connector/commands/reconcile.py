@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import IO, Any
 
 from connector.errors import ConfigurationError
-from connector.mapping.reconcile import LABELS, Category, ExactEntry, Line, Report, categories, reconcile
+from connector.mapping.reconcile import LABELS, Category, ExactEntry, Line, Report, categories
 from connector.store import tenants
-from connector.sync.reconcile import check_period, period_documents, period_entries
+from connector.sync.reconcile import reconcile_period
 from ml_connector.context import Context, print_json, print_table
 
 MISMATCH = 1
@@ -30,18 +30,17 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, expected: int, stream: IO[str] | None = None) -> None:
-        self.expected = max(expected, 1)
+    def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
         self.shown = sys.stdout.isatty()
 
-    def __call__(self, read: int) -> None:
-        """Show how many entries have been read; the bar's end is the number of Basware documents."""
+    def __call__(self, read: int, total: int | None) -> None:
+        """Show how many entries have been read of how many Exact said there are."""
         if not self.shown:
             return
-        total = max(self.expected, read)
+        total = max(total or 0, read, 1)
         filled = self.WIDTH * read // total
-        self.stream.write(f"\rreading Exact [{'#' * filled}{'.' * (self.WIDTH - filled)}] {read} entries")
+        self.stream.write(f"\rreading Exact [{'#' * filled}{'.' * (self.WIDTH - filled)}] {read}/{total} entries")
         self.stream.flush()
 
     def done(self) -> None:
@@ -55,14 +54,11 @@ def reconcile_command(args: argparse.Namespace, ctx: Context) -> int:
     first, last = _day(args.start, "--from"), _day(args.end, "--to")
     svc = ctx.services
     tenant = tenants.get_tenant(svc.db, args.tenant)
-    check_period(first, last)
-    documents = period_documents(svc, tenant, first, last)
-    bar = ProgressBar(expected=len(documents))  # about one entry per document when all is well
+    bar = ProgressBar()
     try:
-        entries = period_entries(svc, tenant, first, last, on_page=bar)
+        report = reconcile_period(svc, tenant, first, last, on_page=bar)
     finally:
         bar.done()
-    report = reconcile(documents, entries)
     if args.csv:
         write_csv(report, args.csv)
     if args.json:

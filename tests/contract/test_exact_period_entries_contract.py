@@ -25,14 +25,16 @@ def test_entries_of_the_journal_in_the_period_are_read_with_only_the_fields_aske
             _post(exact.client, f"NOV-{day}", date(2026, 11, day))
         _post(exact.client, "OCT-31", date(2026, 10, 31))
         _post(exact.client, "DEC-1", date(2026, 12, 1))
-        pages: list[int] = []
+        pages: list[tuple[int, int | None]] = []
         before = exact.sandbox.api_calls[DIVISION]
 
-        found = exact.client.purchase_entries_between("60", date(2026, 11, 1), date(2026, 11, 30), on_page=pages.append)
+        found = exact.client.purchase_entries_between(
+            "60", date(2026, 11, 1), date(2026, 11, 30), on_page=lambda *seen: pages.append(seen)
+        )
 
         assert sorted(row["YourRef"] for row in found) == ["NOV-1", "NOV-15", "NOV-30"]  # both ends included
         assert exact.sandbox.api_calls[DIVISION] - before == 2  # three entries on pages of two
-        assert pages == [2, 3]
+        assert pages == [(2, 3), (3, 3)]  # the total came with the first page, at no extra call
         assert set(found[0]) - {"__metadata"} == {
             "EntryID", "EntryNumber", "Journal", "Supplier", "EntryDate", "YourRef", "Currency", "AmountFC"
         }  # fmt: skip

@@ -26,15 +26,25 @@ def test_a_period_that_is_not_two_dates_in_order_is_refused(start: str, end: str
 def test_the_bar_draws_only_when_stdout_is_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     shown, hidden = io.StringIO(), io.StringIO()
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
-    bar = ProgressBar(expected=4, stream=shown)
-    bar(2)
-    bar(6)  # more entries than documents: the bar grows its end rather than overflow
+    bar = ProgressBar(stream=shown)
+    bar(60, 120)
+    bar(120, 120)
     bar.done()
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
-    silent = ProgressBar(expected=4, stream=hidden)
-    silent(2)
+    silent = ProgressBar(stream=hidden)
+    silent(60, 120)
     silent.done()
 
-    assert "[" + "#" * 15 + "." * 15 + "] 2 entries" in shown.getvalue()
-    assert "[" + "#" * 30 + "] 6 entries" in shown.getvalue()
+    assert "[" + "#" * 15 + "." * 15 + "] 60/120 entries" in shown.getvalue()
+    assert "[" + "#" * 30 + "] 120/120 entries" in shown.getvalue()
     assert hidden.getvalue() == ""
+
+
+def test_without_a_total_the_bar_still_counts() -> None:
+    out = io.StringIO()
+    bar = ProgressBar(stream=out)
+    bar.shown = True
+
+    bar(7, None)
+
+    assert out.getvalue().endswith("] 7/7 entries")
