@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from connector.errors import FatalAPIError, RecordBlocked
+from connector.errors import FatalAPIError, ReauthRequired, RecordBlocked
 from connector.mapping.problems import Problem
 from connector.store.mappings import MAPPING_KINDS
 from connector.store.records import Kind
@@ -29,6 +29,7 @@ from connector.sync.services import Services
 from connector.sync.validation import plan_document
 
 DEFAULT_LAST = 50
+BLOCKS = (FatalAPIError, RecordBlocked)  # what blocks a record in the pipeline blocks its verdict here
 WOULD_POST, WOULD_BLOCK = "would_post", "would_block"
 CAUSES = {
     "vendor": "vendor not in Exact",
@@ -78,24 +79,36 @@ def latest(basware: Any, last: int) -> Iterator[tuple[str, str]]:
 
 
 def check_document(svc: Services, tenant: Tenant, kind: DocumentKind[Any], basware_id: str) -> Verdict:
-    """Download, resolve the supplier and plan one document exactly as the steps would, writing nothing."""
+    """Download, resolve the supplier and plan one document exactly as the steps would, writing nothing.
+
+    What would block the document (a refusal by either system included) becomes its problems; a dead grant
+    or an outage stops the whole check, since no verdict after it could be trusted.
+    """
     verdict = Verdict(basware_id, kind.name)
     try:
         doc = kind.parse(kind.download(svc.basware(tenant), basware_id), tenant)
-    except (FatalAPIError, RecordBlocked) as exc:
+    except BLOCKS as exc:
+        _unless_grant_dead(exc)
         return _with(verdict, _problems(exc, "document"))
     summary = kind.summary(doc)
     verdict = Verdict(basware_id, kind.name, summary.reference, summary.supplier.name, summary.currency, summary.gross)
+    notes: tuple[str, ...] = ()
     try:
-        supplier = suppliers.resolve(svc, tenant, summary.supplier, read_only=True)
-        notes = supplier.notes
-    except RecordBlocked as exc:
-        verdict, notes = _with(verdict, _problems(exc, "vendor")), ()
+        notes = suppliers.resolve(svc, tenant, summary.supplier, read_only=True).notes
+    except BLOCKS as exc:
+        _unless_grant_dead(exc)
+        verdict = _with(verdict, _problems(exc, "vendor"))
     try:
         _lines, problems, _journal = plan_document(svc, tenant, svc.exact(tenant), kind, doc)
-    except RecordBlocked as exc:
+    except BLOCKS as exc:
+        _unless_grant_dead(exc)
         problems = _problems(exc, "document")
     return _with(verdict, problems, notes)
+
+
+def _unless_grant_dead(exc: Exception) -> None:
+    if isinstance(exc, ReauthRequired):
+        raise exc
 
 
 def _with(verdict: Verdict, problems: Iterable[Problem], notes: Iterable[str] = ()) -> Verdict:
