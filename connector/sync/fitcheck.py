@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from connector.basware.client import BaswareClient
 from connector.errors import FatalAPIError, ReauthRequired, RecordBlocked
 from connector.mapping.problems import Problem
 from connector.store.mappings import MAPPING_KINDS
@@ -68,7 +69,7 @@ def check_tenant(svc: Services, tenant: Tenant, last: int = DEFAULT_LAST) -> lis
     return [check_document(svc, tenant, KINDS[kind], basware_id) for kind, basware_id in latest(basware, last)]
 
 
-def latest(basware: Any, last: int) -> Iterator[tuple[str, str]]:
+def latest(basware: BaswareClient, last: int) -> Iterator[tuple[str, str]]:
     """(kind, Basware id) of the last `last` documents of each kind in Basware's list order."""
     kept: dict[str, deque[str]] = {Kind.INVOICE: deque(maxlen=last), Kind.PURCHASE_ORDER: deque(maxlen=last)}
     for kind, basware_id in waiting_documents(basware):
