@@ -96,8 +96,11 @@ class ReauthRequired(FatalAPIError):
 class RecordBlocked(ConnectorError):
     """A record cannot be posted as it is; `problems` lists what is wrong, line by line."""
 
-    def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, message: str, problems: list[dict[str, Any]] | None = None, *, tell_basware: bool = True
+    ) -> None:
         self.problems = problems or []
+        self.tell_basware = tell_basware  # False when the document was never ours to answer for
         super().__init__(message)
 
 

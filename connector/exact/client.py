@@ -16,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from connector import metrics
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
 from connector.exact import odata
 from connector.exact.auth import SYSTEM, TokenManager
@@ -23,6 +24,7 @@ from connector.jsonutil import dumps, loads
 from connector.transport import redirect_refused, require_secure, send
 
 ENTRIES = "purchaseentry/PurchaseEntries"
+ENTRY_LINES = "purchaseentry/PurchaseEntryLines"
 ACCOUNT_SELECT = (
     "ID,Code,Name,IsSupplier,VATNumber,ChamberOfCommerce,Email,AddressLine1,Postcode,City,Country,"
     "Status,Blocked,PurchaseVATCode,Modified"
@@ -40,6 +42,7 @@ RECONCILE_SELECT = "EntryID,EntryNumber,Journal,Supplier,EntryDate,YourRef,Curre
 ITEMS = "logistics/Items"
 ITEM_SELECT = "ID,Code,Description,IsPurchaseItem,Unit,CostPriceStandard"
 ORDERS = "purchaseorder/PurchaseOrders"
+ORDER_LINES = "purchaseorder/PurchaseOrderLines"
 ORDER_SELECT = "PurchaseOrderID,OrderNumber,Supplier,YourRef,OrderDate,ReceiptDate,Currency,AmountFC,OrderStatus"
 BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
 _MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
@@ -185,6 +188,10 @@ class ExactClient:
         """Update an entity; Exact answers with an empty body."""
         self._call("PUT", self._url(path), body)
 
+    def delete(self, path: str) -> None:
+        """Delete an entity, e.g. `purchaseentry/PurchaseEntryLines(guid'…')`."""
+        self._call("DELETE", self._url(path))
+
     # -- typed helpers -----------------------------------------------------------------------------
 
     def gl_accounts(self) -> list[dict[str, Any]]:
@@ -249,6 +256,19 @@ class ExactClient:
         path = f"{ENTRIES}({odata.guid(entry_id)})"
         return odata.trim_codes(self.get_one(path, expand="PurchaseEntryLines"))
 
+    def add_purchase_entry_line(self, entry_id: str, fields: Mapping[str, Any]) -> str:
+        """Add a line to an existing entry (Exact takes new lines only this way); returns the line's ID."""
+        created = self.post(ENTRY_LINES, {**fields, "EntryID": entry_id})
+        return str(created["ID"])
+
+    def update_purchase_entry_line(self, line_id: str, fields: Mapping[str, Any]) -> None:
+        """Change one line of an entry by its ID."""
+        self.put(f"{ENTRY_LINES}({odata.guid(line_id)})", fields)
+
+    def delete_purchase_entry_line(self, line_id: str) -> None:
+        """Remove one line of an entry by its ID."""
+        self.delete(f"{ENTRY_LINES}({odata.guid(line_id)})")
+
     # -- transport ---------------------------------------------------------------------------------
 
     def _url(self, path: str, query: str = "") -> str:
@@ -291,15 +311,23 @@ class ExactClient:
             "Authorization": f"Bearer {token}",
         }
         data = dumps(body) if body is not None else None
-        try:
-            response = send(
-                self._session, method, url, deadline=self._timeout, headers=headers, data=data, allow_redirects=False
-            )
-        except requests.Timeout:
-            raise RetriableAPIError(f"{method} {_path(url)} timed out", system=SYSTEM) from None
-        except requests.RequestException as exc:
-            message = f"{method} {_path(url)} failed: {type(exc).__name__}"
-            raise RetriableAPIError(message, system=SYSTEM) from None
+        with metrics.timed_call(SYSTEM, method, url) as call:
+            try:
+                response = send(
+                    self._session,
+                    method,
+                    url,
+                    deadline=self._timeout,
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                )
+            except requests.Timeout:
+                raise RetriableAPIError(f"{method} {_path(url)} timed out", system=SYSTEM) from None
+            except requests.RequestException as exc:
+                message = f"{method} {_path(url)} failed: {type(exc).__name__}"
+                raise RetriableAPIError(message, system=SYSTEM) from None
+            call.status = response.status_code
         if response.is_redirect:  # the bearer token and the body stay on our Exact host
             raise redirect_refused(response, SYSTEM)
         return response
@@ -330,6 +358,18 @@ class ExactClient:
     def create_purchase_order(self, payload: Mapping[str, Any], *, on_admitted: Admitted = None) -> dict[str, Any]:
         """Post a purchase order with its lines; returns the created order (PurchaseOrderID, OrderNumber, …)."""
         return odata.trim_codes(self.post(ORDERS, payload, on_admitted=on_admitted))
+
+    def update_purchase_order(self, order_id: str, header: Mapping[str, Any]) -> None:
+        """Change an order's header (no lines: those go one by one)."""
+        self.put(f"{ORDERS}({odata.guid(order_id)})", header)
+
+    def update_purchase_order_line(self, line_id: str, fields: Mapping[str, Any]) -> None:
+        """Change one line of an order by its ID."""
+        self.put(f"{ORDER_LINES}({odata.guid(line_id)})", fields)
+
+    def delete_purchase_order_line(self, line_id: str) -> None:
+        """Remove one line of an order by its ID (Exact keeps at least one line on an order)."""
+        self.delete(f"{ORDER_LINES}({odata.guid(line_id)})")
 
     def get_purchase_order(self, order_id: str) -> dict[str, Any]:
         """One purchase order with its lines expanded."""

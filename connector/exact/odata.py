@@ -91,6 +91,13 @@ def error_message(payload: Any) -> str:
     return str(message or "")
 
 
+def nested(value: Any) -> list[dict[str, Any]]:
+    """An expanded navigation property's rows (`{"results": [...]}` or a bare list); [] when deferred or absent."""
+    if isinstance(value, dict) and isinstance(value.get("results"), list):
+        return list(value["results"])
+    return list(value) if isinstance(value, list) else []
+
+
 def trim_codes(record: Any) -> Any:
     """A copy with the padding of fixed-width code fields removed, nested `results` lists included."""
     if isinstance(record, list):
@@ -103,6 +110,8 @@ def trim_codes(record: Any) -> Any:
             out[key] = value.strip()
         elif isinstance(value, dict) and isinstance(value.get("results"), list):
             out[key] = {**value, "results": trim_codes(value["results"])}
+        elif isinstance(value, list):
+            out[key] = trim_codes(value)
         else:
             out[key] = value
     return out

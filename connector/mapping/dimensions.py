@@ -86,8 +86,13 @@ def _plan_row(
     row: CodingRow, invoice: Invoice, master: MasterData, mapping: Mapping
 ) -> tuple[dict[str, Any], list[Problem]]:
     problems: list[Problem] = []
+    vat = _vat_code(row, master, mapping, problems)
+    vat_type = str(master.vat_codes[vat].get("Type") or "") if vat is not None else "E"
+    wrong_type = money.vat_type_problem(row, vat, vat_type) if vat is not None else None
+    if wrong_type is not None:
+        problems.append(wrong_type)
     line: dict[str, Any] = {
-        **money.entry_amounts(row),
+        **money.entry_amounts(row, vat_type),
         "Description": (row.description or invoice.description or f"Invoice {invoice.invoice_number}")[:100],
     }
     gl = _gl_account(row, master, mapping, problems)
@@ -101,8 +106,7 @@ def _plan_row(
             problems.extend(found)
             if code is not None:
                 line[DIMENSION_FIELDS[kind]] = code
-    vat = _vat_code(row, master, mapping, problems)
-    if vat is not None:
+    if vat is not None and wrong_type is None:
         line["VATCode"] = vat
     return line, problems
 

@@ -17,9 +17,31 @@ from connector.mapping.problems import Problem, problem
 ZERO = Decimal("0")
 
 
-def entry_amounts(row: CodingRow) -> dict[str, Decimal]:
-    """A coding row's amounts as Exact purchase entry line fields (FC: the invoice currency), unchanged."""
-    return {"AmountFC": row.net, "VATAmountFC": row.tax}
+# How Exact reads a line's AmountFC by the type of its VAT code (docs/api-facts.md#exact-vat-codes):
+# excluding (E) and none (N) as the net amount, including (I) as the gross.
+AMOUNT_IS_NET = frozenset({"E", "N"})
+AMOUNT_IS_GROSS = frozenset({"I"})
+
+
+def entry_amounts(row: CodingRow, vat_type: str = "E") -> dict[str, Decimal]:
+    """A coding row's amounts as Exact purchase entry line fields (FC: the invoice currency).
+
+    AmountFC is what the VAT code's type makes Exact read as Basware's net (E) or gross (I); the VAT is always
+    sent explicitly, so Exact books Basware's figure rather than recomputing one a cent off.
+    """
+    amount = row.net + row.tax if vat_type in AMOUNT_IS_GROSS else row.net
+    return {"AmountFC": amount, "VATAmountFC": row.tax}
+
+
+def vat_type_problem(row: CodingRow, code: str, vat_type: str) -> Problem | None:
+    """A VAT code whose type we cannot book to the cent blocks the row, saying why and what to use."""
+    if vat_type in AMOUNT_IS_NET | AMOUNT_IS_GROSS:
+        return None
+    text = (
+        f"VAT code {code} has type {vat_type or '(none)'} in Exact; the connector books lines only with "
+        "excluding (E) or including (I) codes, so that Exact keeps Basware's amounts to the cent: map another code"
+    )
+    return problem(row.row_index, "vat_code", row.tax_code, code, text, [])
 
 
 def line_totals(lines: Iterable[Mapping[str, Any]]) -> tuple[Decimal, Decimal, Decimal]:

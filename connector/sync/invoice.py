@@ -16,10 +16,11 @@ from connector.basware.client import BaswareClient
 from connector.basware.schemas import load_invoice
 from connector.domain import Invoice
 from connector.errors import FatalAPIError
+from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import dimensions, money
 from connector.mapping.dimensions import Mapping, MasterData
-from connector.mapping.problems import Problem, listing
+from connector.mapping.problems import Problem
 from connector.store import audit, records
 from connector.store.records import Kind, Record, Reported, Status, Step
 from connector.store.tenants import Tenant
@@ -28,7 +29,6 @@ from connector.sync.kinds import Change, DocumentKind, Summary
 from connector.sync.plan import Line, Plan
 from connector.sync.services import Services
 from connector.sync.suppliers import SupplierRef
-from connector.sync.validation import plan_document
 
 OPEN = 20  # Exact PurchaseEntry Status: 20 open, 50 processed
 HEADER = ("supplier_code", "currency", "invoice_date", "due_date", "net_sum", "tax_sum", "gross_sum", "description")
@@ -43,6 +43,9 @@ class InvoiceKind(DocumentKind[Invoice]):
     exact_label = "purchase entry"
     event = "entry"
     reports_blocks = True
+    lines_nav = "PurchaseEntryLines"
+    waiting_status = "WaitingForTransfer"
+    taken_status = "TransferInProgress"
 
     def download(self, basware: BaswareClient, basware_id: str) -> dict[str, Any]:
         """The accounting document with its coding rows."""
@@ -154,10 +157,16 @@ class InvoiceKind(DocumentKind[Invoice]):
         rows = ({r.row_index: r for r in old.rows}, {r.row_index: r for r in new.rows})
         return updates.differences(old, new, HEADER, rows, LINE)
 
+    def line_keys(self, doc: Invoice) -> list[str]:
+        """Each line comes from the coding row with this index."""
+        return [str(row.row_index) for row in doc.rows]
+
     def update(self, svc: Services, change: Change[Invoice]) -> None:
-        """Update the open entry in place; a processed entry or another supplier blocks for a person."""
+        """Update the open entry in place, header and lines as Exact allows; a processed entry or another
+        supplier blocks for a person."""
         record, old, new = change.record, change.old, change.new
-        exact = svc.exact(svc.tenant(record.tenant_id))
+        tenant = svc.tenant(record.tenant_id)
+        exact = svc.exact(tenant)
         entry = exact.get_purchase_entry(str(record.exact_id))
         supplier_changed = old is None or new.supplier_code != old.supplier_code
         if int(entry.get("Status") or 0) != OPEN or supplier_changed:
@@ -165,30 +174,31 @@ class InvoiceKind(DocumentKind[Invoice]):
             text = f"changed in Basware after it was posted in Exact ({why}): {'; '.join(change.diff)}"
             updates.block(svc, change, f"{text}; correct it in Exact by hand")
             return
-        lines, problems, _journal = plan_document(svc, svc.tenant(record.tenant_id), exact, self, new)
-        if problems:
-            updates.block(svc, change, "the changed version cannot be posted: " + listing(problems), problems)
+        lines = updates.replan(svc, self, change, exact)
+        if lines is None:
             return
-        plan = Plan.load(record.plan).with_lines(lines)
-        payload = self.payload(plan, new)
-        payload.pop("Journal", None)  # an entry stays in its journal
-        try:
-            exact.update_purchase_entry(str(record.exact_id), payload)
-        except FatalAPIError as exc:
-            updates.block(svc, change, f"Exact refused the change: {exc}; correct it in Exact by hand")
-            return
-        records.update(
-            svc.db, record.id, document=change.document, written_document=change.document, plan=plan.dump(),
-            gross=str(new.gross_sum), reported=None,
-        )  # fmt: skip
-        audit.of_record(
-            svc.db,
-            record,
-            "update",
-            "entry_updated",
-            f"purchase entry {record.exact_number} updated in Exact: " + "; ".join(change.diff),
-            {"before": record.written_document or record.document, "after": change.document, "changes": change.diff},
+        entry_id = str(record.exact_id)
+        target = updates.ExactDocument(
+            lines=odata.nested(entry.get(self.lines_nav)),
+            put_header=lambda header: exact.update_purchase_entry(entry_id, header),
+            put_line=exact.update_purchase_entry_line,
+            delete_line=exact.delete_purchase_entry_line,
+            add_line=lambda fields: exact.add_purchase_entry_line(entry_id, fields),
         )
+        plan = Plan.load(record.plan)
+        updates.update_in_place(svc, self, change, target, lines, _header_changes(self, plan, old, new))
+
+
+def _header_changes(kind: InvoiceKind, plan: Plan, old: Invoice | None, new: Invoice) -> dict[str, Any]:
+    """The entry's header fields that differ between the versions (sent by PUT without lines); {} when none."""
+    before = _header(kind.payload(plan, old)) if old is not None else {}
+    after = _header(kind.payload(plan, new))
+    return after if after != before else {}
+
+
+def _header(payload: dict[str, Any]) -> dict[str, Any]:
+    # An entry keeps its journal and supplier (a supplier change blocks above); lines go one by one.
+    return {key: value for key, value in payload.items() if key not in ("Journal", "Supplier", "PurchaseEntryLines")}
 
 
 def _report_code(svc: Services, record: Record, outcome: str) -> str:

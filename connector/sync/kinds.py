@@ -19,6 +19,7 @@ from connector.basware.client import BaswareClient
 from connector.exact.client import ExactClient
 from connector.mapping.dimensions import Mapping, MasterData
 from connector.mapping.problems import Problem
+from connector.store import records
 from connector.store.records import Kind, Record
 from connector.store.tenants import Tenant
 from connector.sync.plan import Line, Plan
@@ -58,6 +59,9 @@ class DocumentKind(ABC, Generic[D]):
     exact_label: ClassVar[str]  # the Exact document in words: "purchase entry"
     event: ClassVar[str]  # the audit events' prefix for the Exact document: entry_created, order_adopted
     reports_blocks: ClassVar[bool]  # whether Basware is told when a record is blocked
+    lines_nav: ClassVar[str]  # the Exact document's lines: "PurchaseEntryLines"
+    waiting_status: ClassVar[str]  # Basware's processingStatus while the document waits for us
+    taken_status: ClassVar[str | None]  # the status our `take` leaves it in (None: it takes nothing at fetch)
 
     # -- Basware -------------------------------------------------------------------------------------------
 
@@ -128,8 +132,21 @@ class DocumentKind(ABC, Generic[D]):
     def changes(self, old: D, new: D) -> list[str]:
         """What differs between two versions, in words; empty when nothing that is written changed."""
 
-    def unchanged(self, svc: Services, record: Record) -> None:
-        """A written record delivered again without changes (nothing by default)."""
+    def is_offered(self, document: dict[str, Any]) -> bool:
+        """True when Basware offers the document to us: it waits for transfer (or export)."""
+        return document.get("processingStatus") == self.waiting_status
+
+    def unchanged(self, svc: Services, record: Record, document: dict[str, Any]) -> None:
+        """A written record delivered again without changes: when Basware offers it again (someone put it back
+        to waiting), take it and answer it again with the Exact document it already is; else nothing."""
+        if not self.is_offered(document):
+            return
+        self.take(svc.basware(svc.tenant(record.tenant_id)), record.basware_id)
+        records.update(svc.db, record.id, reported=None)  # the report step answers again, with a new code
+
+    @abstractmethod
+    def line_keys(self, doc: D) -> list[str]:
+        """The key of each planned line, in plan order: which Basware row or line it came from."""
 
     @abstractmethod
     def update(self, svc: Services, change: Change[D]) -> None:

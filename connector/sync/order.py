@@ -14,6 +14,7 @@ from typing import Any
 from connector.basware.client import BaswareClient
 from connector.basware.orders import load_purchase_order
 from connector.domain_orders import PurchaseOrder
+from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import orders as order_rules
 from connector.mapping.dimensions import Mapping, MasterData
@@ -38,10 +39,7 @@ LINE = (
     "category_code",
     "coding",
 )
-NO_ORDER_CHANGES = (
-    "Exact's purchase orders take no changes through its API (our sources list GET, POST and "
-    "DELETE only), so correct it in Exact by hand"
-)
+OPEN_STATUS = 10  # Exact PurchaseOrder OrderStatus / ReceiptStatus: 10 open, 20 partial, 30 complete, 40 cancelled
 
 
 class OrderKind(DocumentKind[PurchaseOrder]):
@@ -52,6 +50,9 @@ class OrderKind(DocumentKind[PurchaseOrder]):
     exact_label = "purchase order"
     event = "order"
     reports_blocks = False
+    lines_nav = "PurchaseOrderLines"
+    waiting_status = "WaitingForExport"
+    taken_status = None  # acknowledged only once it is in Exact
 
     def download(self, basware: BaswareClient, basware_id: str) -> dict[str, Any]:
         """The exported purchase order."""
@@ -128,11 +129,50 @@ class OrderKind(DocumentKind[PurchaseOrder]):
         lines = ({ln.line_number: ln for ln in old.lines}, {ln.line_number: ln for ln in new.lines})
         return updates.differences(old, new, HEADER, lines, LINE)
 
-    def unchanged(self, svc: Services, record: Record) -> None:
-        """Exported again without changes: acknowledge it again."""
-        records.update(svc.db, record.id, reported=None)
+    def line_keys(self, doc: PurchaseOrder) -> list[str]:
+        """Each line comes from the Basware line with this number."""
+        return [str(line.line_number) for line in doc.lines]
 
     def update(self, svc: Services, change: Change[PurchaseOrder]) -> None:
-        """Block with the changes, for a person to correct the order in Exact."""
-        diff = "; ".join(change.diff)
-        updates.block(svc, change, f"changed in Basware after it was posted in Exact: {diff}; " + NO_ORDER_CHANGES)
+        """Update the open order in place (header, changed and removed lines); an order Exact no longer lets us
+        change (received, closed), another supplier or added lines block for a person."""
+        record, old, new = change.record, change.old, change.new
+        tenant = svc.tenant(record.tenant_id)
+        exact = svc.exact(tenant)
+        order = exact.get_purchase_order(str(record.exact_id))
+        why = _unchangeable(order, old, new)
+        if why:
+            updates.block(svc, change, f"changed in Basware after it was posted in Exact ({why}): "
+                          f"{'; '.join(change.diff)}; correct it in Exact by hand")  # fmt: skip
+            return
+        lines = updates.replan(svc, self, change, exact)
+        if lines is None:
+            return
+        order_id = str(record.exact_id)
+        target = updates.ExactDocument(
+            lines=odata.nested(order.get(self.lines_nav)),
+            put_header=lambda header: exact.update_purchase_order(order_id, header),
+            put_line=exact.update_purchase_order_line,
+            delete_line=exact.delete_purchase_order_line,
+            no_new_lines="lines were added in Basware, and Exact takes new lines on a purchase order only with the "
+            "order itself",
+        )
+        plan = Plan.load(record.plan)
+        before = _header(self.payload(plan, old)) if old is not None else {}
+        after = _header(self.payload(plan, new))
+        updates.update_in_place(svc, self, change, target, lines, after if after != before else {})
+
+
+def _unchangeable(order: dict[str, Any], old: PurchaseOrder | None, new: PurchaseOrder) -> str | None:
+    """Why Exact's order cannot take the new version, or None: another supplier, or no longer open."""
+    if old is None or new.supplier_code != old.supplier_code:
+        return "the supplier changed"
+    for field, what in (("OrderStatus", "the order"), ("ReceiptStatus", "its receipts")):
+        if int(order.get(field) or OPEN_STATUS) != OPEN_STATUS:
+            return f"Exact shows {what} as no longer open (goods received or order closed)"
+    return None
+
+
+def _header(payload: dict[str, Any]) -> dict[str, Any]:
+    # An order keeps its supplier (a change blocks above); lines go one by one.
+    return {key: value for key, value in payload.items() if key not in ("Supplier", "PurchaseOrderLines")}

@@ -68,10 +68,15 @@ class Plan:
     supplier: Supplier | None = None
     lines: tuple[Line, ...] = field(default=())
     journal: str | None = None
+    line_ids: dict[str, str] = field(default_factory=dict)  # Basware row key -> the Exact line written for it
 
     def with_supplier(self, supplier: Supplier) -> Plan:
         """This plan with its supplier chosen."""
         return replace(self, supplier=supplier)
+
+    def with_line_ids(self, line_ids: dict[str, str]) -> Plan:
+        """This plan knowing which Exact line each Basware row was written as."""
+        return replace(self, line_ids=dict(line_ids))
 
     def with_lines(self, lines: list[Line], journal: str | None = None) -> Plan:
         """This plan with its lines (and journal, for kinds that have one) checked."""
@@ -92,6 +97,8 @@ class Plan:
             data["lines"] = [dict(line) for line in self.lines]
         if self.journal is not None:
             data["journal"] = self.journal
+        if self.line_ids:
+            data["line_ids"] = dict(self.line_ids)
         return data
 
     @classmethod
@@ -100,7 +107,8 @@ class Plan:
         data = data or {}
         supplier = Supplier.load(data["supplier"]) if data.get("supplier") else None
         lines = tuple(_line(line) for line in data.get("lines") or ())
-        return cls(supplier=supplier, lines=lines, journal=data.get("journal"))
+        line_ids = {str(key): str(value) for key, value in (data.get("line_ids") or {}).items()}
+        return cls(supplier=supplier, lines=lines, journal=data.get("journal"), line_ids=line_ids)
 
 
 def _line(stored: dict[str, Any]) -> Line:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.errors import RecordBlocked
+from connector.exact import odata
 from connector.mapping import vendors as vendor_rules
 from connector.mapping.problems import blocked
 from connector.store import audit, records
@@ -18,10 +20,11 @@ from connector.store.records import Record, Status, Step
 from connector.store.tenants import Tenant
 from connector.sync import suppliers, updates
 from connector.sync.documents import kind_of
+from connector.sync.kinds import DocumentKind
 from connector.sync.plan import Plan, Supplier
 from connector.sync.services import Services
 from connector.sync.validation import plan_document
-from connector.sync.writing import pending, record_lease, write_once, write_step
+from connector.sync.writing import is_done, pending, record_lease, write_once, write_step
 
 
 def fetch(svc: Services, record_id: int) -> None:
@@ -40,8 +43,11 @@ def fetch(svc: Services, record_id: int) -> None:
     tenant = svc.tenant(found.tenant_id)
     basware = svc.basware(tenant)
     document = kind.download(basware, found.basware_id)
+    if not kind.is_offered(document) and not _taken_by_us(svc, record_id, kind, document):
+        return
+    records.update(svc.db, record_id, document=document)  # before `take`: a retry after it knows it was ours
     note = kind.take(basware, found.basware_id)
-    records.update(svc.db, record_id, document=document, step=Step.FETCHED)
+    records.update(svc.db, record_id, step=Step.FETCHED)
     summary = kind.summary(kind.parse(document, tenant))
     records.update(
         svc.db,
@@ -52,6 +58,24 @@ def fetch(svc: Services, record_id: int) -> None:
         currency=summary.currency,
     )
     audit.of_record(svc.db, found, "fetch", "fetched", summary.text + note)
+
+
+def _taken_by_us(svc: Services, record_id: int, kind: DocumentKind[Any], document: dict[str, Any]) -> bool:
+    """For a document Basware does not offer (any more): True when an earlier run of ours took it (go on), False
+    when another chain finished fetching it meanwhile (nothing to do); else it is not ours to act on: blocked,
+    and Basware is not answered (a notification for a document that never waited for us is acted on by no one).
+    """
+    current = records.get(svc.db, record_id)
+    if is_done(current, Step.FETCHED):
+        return False
+    status = document.get("processingStatus")
+    if current.document is not None and status is not None and status == kind.taken_status:
+        return True
+    raise RecordBlocked(
+        f"Basware shows this {kind.label} as {status or 'without a processing status'}, not {kind.waiting_status}: "
+        "the connector acts only on documents waiting for it; nothing was taken or written",
+        tell_basware=False,
+    )
 
 
 def map_vendor(svc: Services, record_id: int) -> None:
@@ -115,9 +139,10 @@ def _write_locked(svc: Services, record: Record) -> None:
         create=lambda admitted: kind.create(exact, payload, admitted),
     )
     exact_id, number = kind.identity(written)
+    line_ids = _line_ids(kind.line_keys(doc), odata.nested(written.get(kind.lines_nav)))
     records.update(
         svc.db, record.id, status=Status.WRITTEN, step=Step.WRITTEN, exact_id=exact_id, exact_number=number,
-        reason=None, problems=None,
+        reason=None, problems=None, plan=plan.with_line_ids(line_ids).dump(),
         written_document=record.document,  # the version in Exact: what a later version is compared with
     )  # fmt: skip
     audit.of_record(
@@ -130,6 +155,15 @@ def _write_locked(svc: Services, record: Record) -> None:
         {f"{kind.event}_id": exact_id, f"{kind.event}_number": number},
     )
     kind.verify(svc, record, doc, written)
+
+
+def _line_ids(keys: list[str], written: list[dict[str, Any]]) -> dict[str, str]:
+    """Which Exact line each planned line became, when Exact's answer lists them (in line number order); a later
+    version changes exactly these lines. Empty when it does not say: the update finds them then."""
+    ordered = sorted(written, key=lambda line: int(line.get("LineNumber") or 0))
+    if len(ordered) != len(keys) or not all(line.get("ID") for line in ordered):
+        return {}
+    return {key: str(line["ID"]).lower() for key, line in zip(keys, ordered, strict=True)}
 
 
 def report(svc: Services, record_id: int) -> None:

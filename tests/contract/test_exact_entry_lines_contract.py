@@ -154,11 +154,3 @@ def test_an_open_entry_can_be_deleted_and_the_python_api_marks_one_processed(exa
     assert call(exact, "DELETE", _entry_path(dropped["EntryID"])).status_code == 204
     exact.sandbox.mark_processed(DIVISION, kept["EntryID"])
     assert [e["Status"] for e in exact.sandbox.purchase_entries(DIVISION)] == [50]
-
-
-def test_the_legacy_flag_lets_a_header_put_replace_the_lines() -> None:
-    with running_exact(minute_limit=1000, strict=False) as exact:
-        entry = _create(exact)
-        body = {"PurchaseEntryLines": [_line("4003", "1.00")]}
-        assert call(exact, "PUT", _entry_path(entry["EntryID"]), body).status_code == 204
-        assert [line["AmountFC"] for line in _lines(exact, entry["EntryID"])] == [Decimal("1.00")]

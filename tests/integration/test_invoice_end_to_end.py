@@ -194,3 +194,23 @@ def test_unknown_gl_account_blocks_before_any_write_and_tells_basware(
     assert blocked and blocked[0]["detail"]["problems"][0]["basware_code"] == "4999"
     [response] = sandboxes.basware.invoice(invoice_id)["transferResponses"]
     assert response["success"] is False and "4999" in response["responseMessage"]
+
+
+@pytest.mark.parametrize("status", ["Transferred", "TransferInProgress", "PrebookInProgress"])
+def test_a_notification_for_a_document_not_waiting_for_us_is_acted_on_by_no_one(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str, status: str
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes)
+    number = f"INV-{uuid.uuid4().hex[:8]}"
+    document = _two_line_invoice(number)
+    document["processingStatus"] = status  # e.g. another ERP took it, or it was transferred long ago
+    invoice_id = sandboxes.basware.add_invoice(document)
+
+    assert _post(receiver, tenant.name, notification(invoice_id)) == 202
+
+    [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
+    wait_for(lambda: records.get(pg_services.db, record.id).status == "blocked", what="the record to be set aside")
+    assert f"as {status}, not WaitingForTransfer" in (records.get(pg_services.db, record.id).reason or "")
+    seen = sandboxes.basware.invoice(invoice_id)
+    assert seen["processingStatus"] == status and seen["transferResponses"] == []  # not taken, not answered
+    assert _entries(sandboxes, number) == []

@@ -60,22 +60,26 @@ def _tenant(svc: Services, sandboxes: Sandboxes, *, default_item: str | None = D
     return svc.tenant(tenant.id)
 
 
-def _three_line_order(number: str, *, paper: int = 10, external_code: str | None = None) -> dict[str, Any]:
+def _line_specs(paper: int = 10) -> list[dict[str, Any]]:
+    """Paper, toner and a free-text team lunch, as `make_purchase_order` takes lines."""
+    return [
+        {"quantity": paper, "unit_price": Decimal("4.10"), "buyer_product_code": "PAPER-A4", "description": "Paper",
+         "cost_center_code": "CC200", "project_code": "CU1", "tax_percent": 21},
+        {"quantity": Decimal("2.5"), "unit_price": Decimal("61.00"), "supplier_product_code": "TX1",
+         "description": "Toner", "cost_center_code": "CC300", "tax_percent": 21},
+        {"quantity": 1, "unit_price": Decimal("149.95"), "line_type": "FreeText", "description": "Team lunch",
+         "cost_center_code": "CC100", "tax_percent": 9},
+    ]  # fmt: skip
+
+
+def _order(number: str, lines: list[dict[str, Any]], external_code: str | None = None) -> dict[str, Any]:
     return make_purchase_order(
-        number,
-        "1001",
-        "Acme Supplies BV",
-        [
-            {"quantity": paper, "unit_price": Decimal("4.10"), "buyer_product_code": "PAPER-A4", "description": "Paper",
-             "cost_center_code": "CC200", "project_code": "CU1", "tax_percent": 21},
-            {"quantity": Decimal("2.5"), "unit_price": Decimal("61.00"), "supplier_product_code": "TX1",
-             "description": "Toner", "cost_center_code": "CC300", "tax_percent": 21},
-            {"quantity": 1, "unit_price": Decimal("149.95"), "line_type": "FreeText", "description": "Team lunch",
-             "cost_center_code": "CC100", "tax_percent": 9},
-        ],
-        desired_delivery_date="2026-12-01",
-        external_code=external_code,
-    )  # fmt: skip
+        number, "1001", "Acme Supplies BV", lines, desired_delivery_date="2026-12-01", external_code=external_code
+    )
+
+
+def _three_line_order(number: str, *, paper: int = 10, external_code: str | None = None) -> dict[str, Any]:
+    return _order(number, _line_specs(paper), external_code)
 
 
 def _notify(receiver: str, tenant: Tenant, external_code: str) -> int:
@@ -236,23 +240,41 @@ def test_an_order_exported_again_unchanged_is_only_acknowledged_again(
     assert "unchanged" in [a["event"] for a in audit.entries(pg_services.db, record_id=record_id)]
 
 
-def test_an_order_changed_after_it_reached_exact_is_blocked_with_the_changes_until_resolved(
+def test_an_order_changed_after_it_reached_exact_is_updated_in_place_and_acknowledged_again(
     pg_services: Services, po_sandboxes: Sandboxes, worker: Any, order_receiver: str
 ) -> None:
     tenant, number, code, record_id = _written_order(pg_services, po_sandboxes, order_receiver)
-    po_sandboxes.basware.purchase_orders.add(_three_line_order(number, paper=12, external_code=code))
+    po_sandboxes.basware.purchase_orders.add(_order(number, _line_specs(paper=12)[:2], code))  # lunch dropped
+
+    assert _notify(order_receiver, tenant, code) == 202
+
+    wait_for(lambda: po_sandboxes.basware.purchase_orders.view(code)["acknowledged"] == 2, what="a new acknowledge")
+    [order] = _exact_orders(po_sandboxes, number)  # still one
+    assert [line["QuantityInPurchaseUnits"] for line in order["PurchaseOrderLines"]] == [Decimal("12"), Decimal("2.5")]
+    assert records.get(pg_services.db, record_id).status == "written"
+    events = [a["event"] for a in audit.entries(pg_services.db, record_id=record_id)]
+    assert {"line_put", "line_delete", "order_updated"} <= set(events)
+
+
+def test_an_order_with_lines_added_after_it_reached_exact_is_blocked_with_the_changes_until_resolved(
+    pg_services: Services, po_sandboxes: Sandboxes, worker: Any, order_receiver: str
+) -> None:
+    tenant, number, code, record_id = _written_order(pg_services, po_sandboxes, order_receiver)
+    more = {"quantity": 1, "unit_price": Decimal("5.00"), "buyer_product_code": "PAPER-A4", "description": "More",
+            "cost_center_code": "CC200", "tax_percent": 21}  # fmt: skip
+    po_sandboxes.basware.purchase_orders.add(_order(number, [*_line_specs(paper=12), more], code))
 
     assert _notify(order_receiver, tenant, code) == 202
 
     wait_for(lambda: _blocked(pg_services, record_id), what="the changed order to be blocked")
     blocked = records.get(pg_services.db, record_id)
     assert blocked.reason is not None and "line 1 quantity 10 -> 12" in blocked.reason
-    assert "correct it in Exact by hand" in blocked.reason
+    assert "lines were added in Basware" in blocked.reason and "correct it in Exact by hand" in blocked.reason
     [order] = _exact_orders(po_sandboxes, number)  # still one, as first written
     assert order["PurchaseOrderLines"][0]["QuantityInPurchaseUnits"] == Decimal("10")
     update = [a for a in audit.entries(pg_services.db, record_id=record_id) if a["step"] == "update"]
     changes = update[-1]["detail"]["changes"]
-    assert {"line 1 quantity 10 -> 12", "net sum 343.45 -> 351.65"} <= set(changes)
+    assert {"line 1 quantity 10 -> 12", "line 4 added"} <= set(changes)
     assert update[-1]["detail"]["before"]["orderNumber"] == update[-1]["detail"]["after"]["orderNumber"] == number
     assert po_sandboxes.basware.purchase_orders.view(code)["processingStatus"] == "WaitingForExport"
 
@@ -262,3 +284,20 @@ def test_an_order_changed_after_it_reached_exact_is_blocked_with_the_changes_unt
     start_chain(record_id)
     wait_for(lambda: _exported(pg_services, record_id), what="the resolved order to be acknowledged")
     assert po_sandboxes.basware.purchase_orders.view(code)["acknowledged"] == 2
+
+
+def test_a_changed_order_exact_no_longer_lets_us_change_is_blocked(
+    pg_services: Services, po_sandboxes: Sandboxes, worker: Any, order_receiver: str
+) -> None:
+    tenant, number, code, record_id = _written_order(pg_services, po_sandboxes, order_receiver)
+    [order] = _exact_orders(po_sandboxes, number)
+    po_sandboxes.exact.orders.set_order_status(DIVISION, order["PurchaseOrderID"], 30)  # goods received, closed
+    po_sandboxes.basware.purchase_orders.add(_three_line_order(number, paper=12, external_code=code))
+
+    assert _notify(order_receiver, tenant, code) == 202
+
+    wait_for(lambda: _blocked(pg_services, record_id), what="the changed order to be blocked")
+    reason = records.get(pg_services.db, record_id).reason or ""
+    assert "no longer open" in reason and "line 1 quantity 10 -> 12" in reason
+    [order] = _exact_orders(po_sandboxes, number)
+    assert order["PurchaseOrderLines"][0]["QuantityInPurchaseUnits"] == Decimal("10")

@@ -59,14 +59,6 @@ def _entries(sandboxes: Sandboxes, number: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def legacy_exact(sandboxes: Sandboxes) -> Any:
-    """The Exact sandbox's earlier guess for one test: a header PUT with lines replaces them."""
-    sandboxes.exact.strict = False  # TODO(#9.3): strict sandbox
-    yield
-    sandboxes.exact.strict = True
-
-
-@pytest.fixture
 def written(pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str) -> dict[str, Any]:
     """An invoice written to Exact and reported to Basware."""
     tenant = add_tenant(pg_services, sandboxes)
@@ -87,8 +79,6 @@ def test_an_unchanged_redelivery_does_nothing(
     assert len(sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]) == 1
 
 
-# TODO(#9.3): strict sandbox (the product still PUTs replacement lines on an entry update)
-@pytest.mark.usefixtures("legacy_exact")
 def test_a_changed_invoice_updates_the_open_entry_in_place(
     pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
 ) -> None:
@@ -163,8 +153,6 @@ def test_a_blocked_invoice_corrected_in_basware_is_processed_again(
     assert len(_entries(sandboxes, number)) == 1
 
 
-# TODO(#9.3): strict sandbox (the product still PUTs replacement lines on an entry update)
-@pytest.mark.usefixtures("legacy_exact")
 def test_polling_finds_a_retransferred_invoice_and_updates_its_entry(
     pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
 ) -> None:
@@ -191,8 +179,6 @@ def test_polling_finds_a_retransferred_invoice_and_updates_its_entry(
     assert "offered_again" in _events(pg_services, record_id)
 
 
-# TODO(#9.3): strict sandbox (the product still PUTs replacement lines on an entry update)
-@pytest.mark.usefixtures("legacy_exact")
 def test_two_deliveries_of_one_changed_version_at_once_update_once_and_tell_basware_once(
     pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
 ) -> None:
@@ -208,3 +194,107 @@ def test_two_deliveries_of_one_changed_version_at_once_update_once_and_tell_basw
     assert _events(pg_services, written["record_id"]).count("entry_updated") == 1
     responses = sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]
     assert [r["success"] for r in responses] == [True, True]  # the first version, then the update once
+
+
+def _rows(*amounts: tuple[str, str, str]) -> list[dict[str, Any]]:
+    return [
+        {"account_code": account, "cost_center_code": "CC100", "tax_code": "VAT21", "tax_percent": 21,
+         "net": Decimal(net), "tax": Decimal(tax)}
+        for account, net, tax in amounts
+    ]  # fmt: skip
+
+
+def _two_line_written(svc: Services, sandboxes: Sandboxes, receiver: str) -> dict[str, Any]:
+    tenant = add_tenant(svc, sandboxes)
+    number, invoice_id = f"INV-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    rows = _rows(("4000", "100.00", "21.00"), ("4010", "50.00", "10.50"))
+    sandboxes.basware.add_invoice(make_invoice(number, "1001", "Acme Supplies BV", rows, invoice_id=invoice_id))
+    record_id = _deliver(receiver, tenant, invoice_id)
+    wait_for(lambda: settled(svc, record_id), what="the first version to be written")
+    assert records.get(svc.db, record_id).status == "written"
+    return {"tenant": tenant, "number": number, "invoice_id": invoice_id, "record_id": record_id}
+
+
+def _booked(sandboxes: Sandboxes, number: str) -> list[tuple[Decimal, Decimal]]:
+    [entry] = _entries(sandboxes, number)
+    return sorted((line["AmountFC"], line["VATAmountFC"]) for line in entry["PurchaseEntryLines"])
+
+
+def test_lines_added_changed_and_removed_in_basware_are_applied_line_by_line(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+) -> None:
+    written = _two_line_written(pg_services, sandboxes, receiver)
+    rows = _rows(("4000", "120.00", "25.20"), ("4020", "40.00", "8.40"))
+    rows[1]["row_index"] = 3  # row 1 changed, row 2 removed, row 3 added
+    new = make_invoice(written["number"], "1001", "Acme Supplies BV", rows, invoice_id=written["invoice_id"],
+                       due_date="2027-01-15")  # fmt: skip
+    sandboxes.basware.add_invoice(new)
+
+    _deliver(receiver, written["tenant"], written["invoice_id"])
+
+    wait_for(lambda: "entry_updated" in _events(pg_services, written["record_id"]), what="the update")
+    wait_for(lambda: settled(pg_services, written["record_id"]), what="the update to be reported")
+    assert _booked(sandboxes, written["number"]) == [
+        (Decimal("40.00"), Decimal("8.40")),
+        (Decimal("120.00"), Decimal("25.20")),
+    ]
+    [entry] = _entries(sandboxes, written["number"])  # one entry, to the cent
+    assert entry["AmountFC"] == Decimal("193.60") and entry["DueDate"].date().isoformat() == "2027-01-15"
+    events = _events(pg_services, written["record_id"])
+    assert {"line_post", "line_put", "line_delete", "entry_updated"} <= set(events)
+    update = [a for a in audit.entries(pg_services.db, record_id=written["record_id"]) if a["event"] == "entry_updated"]
+    assert update[0]["detail"]["before"]["grossSum"] == Decimal("181.50")
+    assert update[0]["detail"]["after"]["grossSum"] == Decimal("193.60")
+    assert update[0]["detail"]["operations"] == [
+        "header changed",
+        "line 3 added",
+        "line 1 changed: AmountFC 100.00 -> 120.00, VATAmountFC 21.00 -> 25.20",
+        "line 2 removed",
+    ]
+    responses = sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]
+    assert [r["success"] for r in responses] == [True, True]
+
+
+def test_an_update_that_fails_half_way_is_retried_to_completion_without_doubling_a_line(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+) -> None:
+    written = _two_line_written(pg_services, sandboxes, receiver)
+    rows = _rows(("4000", "100.00", "21.00"), ("4010", "55.00", "11.55"), ("4020", "10.00", "2.10"))
+    sandboxes.basware.add_invoice(
+        make_invoice(written["number"], "1001", "Acme Supplies BV", rows, invoice_id=written["invoice_id"])
+    )
+    sandboxes.exact.fail_requests("PUT", "PurchaseEntryLines", count=1)  # the line added lands, the change fails
+
+    _deliver(receiver, written["tenant"], written["invoice_id"])
+
+    wait_for(lambda: "entry_updated" in _events(pg_services, written["record_id"]), what="the retried update")
+    wait_for(lambda: settled(pg_services, written["record_id"]), what="the update to be reported")
+    assert _booked(sandboxes, written["number"]) == [
+        (Decimal("10.00"), Decimal("2.10")),
+        (Decimal("55.00"), Decimal("11.55")),
+        (Decimal("100.00"), Decimal("21.00")),
+    ]
+    events = _events(pg_services, written["record_id"])
+    assert events.count("line_post") == 1 and events.count("entry_updated") == 1
+
+
+def test_an_unchanged_invoice_offered_again_is_acknowledged_and_answered_with_its_entry(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str, written: dict[str, Any]
+) -> None:
+    sandboxes.basware.add_invoice(_invoice(written["number"], written["invoice_id"], "100.00", "21.00"))
+    assert sandboxes.basware.invoice(written["invoice_id"])["processingStatus"] == "WaitingForTransfer"
+    calls = sandboxes.exact.api_calls[DIVISION]
+
+    _deliver(receiver, written["tenant"], written["invoice_id"])
+
+    wait_for(
+        lambda: len(sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]) == 2,
+        what="the invoice to be answered again",
+    )
+    responses = sandboxes.basware.invoice(written["invoice_id"])["transferResponses"]
+    record = records.get(pg_services.db, written["record_id"])
+    assert [r["success"] for r in responses] == [True, True]
+    assert responses[-1]["voucherNumber1"] == record.exact_number
+    assert responses[0]["externalCode"] != responses[-1]["externalCode"]
+    assert sandboxes.exact.api_calls[DIVISION] == calls  # no Exact call at all
+    assert len(_entries(sandboxes, written["number"])) == 1

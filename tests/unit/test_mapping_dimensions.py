@@ -27,10 +27,10 @@ MASTER = MasterData(
     },
     cost_units={"CU1": {"Code": "CU1", "EndDate": None}},
     vat_codes={
-        "1": {"Code": "1", "Percentage": D("0.21")},
-        "2": {"Code": "2", "Percentage": D("0.09")},
-        "5": {"Code": "5", "Percentage": D("0.055")},
-        "7": {"Code": "7", "Percentage": D("0.21"), "IsBlocked": True},
+        "1": {"Code": "1", "Percentage": D("0.21"), "Type": "E"},
+        "2": {"Code": "2", "Percentage": D("0.09"), "Type": "E"},
+        "5": {"Code": "5", "Percentage": D("0.055"), "Type": "E"},
+        "7": {"Code": "7", "Percentage": D("0.21"), "Type": "E", "IsBlocked": True},
     },
     journals={"60": {"Code": "60", "Type": 22}, "70": {"Code": "70", "Type": 20}},
 )

@@ -23,7 +23,7 @@ MASTER = MasterData(
     division=1,
     gl_accounts={"4000": {"ID": "gl-4000", "Code": "4000"}},
     cost_centers={"CC100": {"Code": "CC100", "EndDate": None}},
-    vat_codes={"1": {"Code": "1", "Percentage": D("0.21")}},
+    vat_codes={"1": {"Code": "1", "Percentage": D("0.21"), "Type": "E"}},
 )
 VAT = {("vat_code", "VAT21"): "1"}
 
@@ -146,3 +146,15 @@ def test_basware_json_parses_to_decimals_and_never_passes_through_float() -> Non
     assert json.loads(jsonutil.dumps(money.entry_amounts(invoice.rows[0])), parse_float=str)["AmountFC"] == (
         "0.1000000000000000055511151231257827"
     )
+
+
+@pytest.mark.parametrize(("vat_type", "amount"), [("E", "100.00"), ("N", "100.00"), ("I", "121.00")])
+def test_the_line_amount_is_what_the_vat_code_type_makes_exact_read_as_net_or_gross(vat_type: str, amount: str) -> None:
+    line = money.entry_amounts(_invoice([(D("100.00"), D("21.00"))]).rows[0], vat_type)
+    assert line == {"AmountFC": D(amount), "VATAmountFC": D("21.00")}
+
+
+@pytest.mark.parametrize("vat_type", ["B", ""])
+def test_a_vat_code_of_a_type_we_cannot_book_to_the_cent_blocks_the_row(vat_type: str) -> None:
+    found = money.vat_type_problem(_invoice([(D("100.00"), D("21.00"))]).rows[0], "3", vat_type)
+    assert found is not None and "VAT code 3" in found.text and "map another code" in found.text

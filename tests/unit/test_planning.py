@@ -31,7 +31,7 @@ MASTER = MasterData(
         "CC950": {"Code": "CC950", "EndDate": ON},
     },
     cost_units={"CU1": {"Code": "CU1", "EndDate": None}, "CU2": {"Code": "CU2", "EndDate": ON}},
-    vat_codes={"1": {"Code": "1", "Percentage": Decimal("0.21")}},
+    vat_codes={"1": {"Code": "1", "Percentage": Decimal("0.21"), "Type": "E"}},
     journals={"60": {"Code": "60", "Type": 22}},
 )
 TABLE = {("vat_code", "VAT21"): "1"}

@@ -32,8 +32,8 @@ def make_invoice(
 ) -> dict[str, Any]:
     """An AccountingDocumentEntity whose totals are exact Decimal sums of its rows.
 
-    A row is a dict (account_code, cost_center_code, tax_code, tax_percent, net, tax, optional project_code)
-    or a tuple in that order.
+    A row is a dict (account_code, cost_center_code, tax_code, tax_percent, net, tax, optional project_code and
+    row_index, else its position) or a tuple in that order.
     """
     keys = ("account_code", "cost_center_code", "tax_code", "tax_percent", "net", "tax", "project_code")
     coding_rows = []
@@ -43,7 +43,7 @@ def make_invoice(
         coding_rows.append(
             {
                 "externalCode": str(uuid.uuid4()),
-                "rowIndex": index,
+                "rowIndex": values.get("row_index") or index,
                 "accountCode": values["account_code"],
                 "costCenterCode": values.get("cost_center_code"),
                 "projectCode": values.get("project_code"),

@@ -4,9 +4,6 @@ The parts, each in its own module: OAuth (`oauth`), rate windows and faults (`li
 `odata_filter`), validation, one module per entity family (`accounts`, `master_data`, `items`, `entries` and
 `entry_lines`, `orders` and `order_lines`) and the admin endpoints (`admin`). Every behaviour is noted in its
 module as sourced (docs/api-facts.md, by topic) or as a decision of ours.
-
-`strict` (default True) follows Exact where the product once relied on a guess: with `strict=False` a header PUT
-on a purchase entry that carries lines replaces them, as the sandbox did before.
 """
 
 from __future__ import annotations
@@ -65,7 +62,6 @@ class ExactSandbox:
         day_limit: int = 5000,
         page_size: int = 60,
         clock: Callable[[], float] = time.time,
-        strict: bool = True,
     ) -> None:
         self._state = State(clock, page_size)
         self.oauth = OAuthServer(self._state, Lifetimes(access_token_lifetime, min_refresh_age, refresh_token_lifetime))
@@ -75,7 +71,7 @@ class ExactSandbox:
         self.me_calls = 0
         self.request_log: list[tuple[str, str]] = []  # (method, path) of every API call: proves a read-only run
         self.orders = OrdersControl(self._state)
-        self._entries = PurchaseEntries(self._state, strict=strict)
+        self._entries = PurchaseEntries(self._state)
         families: list[Resource] = [
             Accounts(self._state),
             MasterData(self._state),
@@ -89,16 +85,6 @@ class ExactSandbox:
         self.app = self._create_app()
 
     # -- set-up and inspection ---------------------------------------------------------------------
-
-    @property
-    def strict(self) -> bool:
-        """True when the sandbox follows Exact on header PUTs with lines (False: they replace the lines)."""
-        return self._entries.strict
-
-    @strict.setter
-    def strict(self, value: bool) -> None:
-        with self._state.lock:
-            self._entries.strict = value
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -161,6 +147,11 @@ class ExactSandbox:
         """Make the next API calls fail: 503s, 429s, dropped connections, and a delay per call."""
         with self._state.lock:
             self.faults = Faults(delay, error_5xx_count, rate_limit_count, drop_count)
+
+    def fail_requests(self, method: str, path_fragment: str, count: int = 1) -> None:
+        """Make the next `count` calls with this method and path fragment answer 503 (others pass)."""
+        with self._state.lock:
+            self.faults.targeted.append([method.upper(), path_fragment, count])
 
     def purchase_entries(self, division: int) -> list[dict[str, Any]]:
         """Every stored entry with its lines, amounts as Decimal (lines also `GrossAmountFC`), dates as datetimes."""
@@ -225,7 +216,7 @@ class ExactSandbox:
     def _gate(self) -> Grant:
         """Apply faults and authentication to one API call; raises ApiFailure to answer early."""
         with self._state.lock:
-            delay, fault = self.faults.delay, self.faults.take()
+            delay, fault = self.faults.delay, self.faults.take_for(request.method, request.path)
         if delay:
             time.sleep(delay)
         if fault == "drop_count":

@@ -8,8 +8,7 @@ Sourced (docs/api-facts.md, Exact: purchase entries):
 - Status 20 open, 50 processed; Type 30 entry, 31 credit note.
 Decisions (ours): the rest of the 400 text after "Binding to new entities"; the duplicate-entry text and check
 (same supplier, Your ref., entry date and amount); entry numbers count per journal from `YYJJ0000`; a processed
-entry refuses PUT and DELETE with HTTP 500. With `strict=False` the sandbox keeps its earlier guess instead: a
-header PUT with lines replaces the entry's lines (for product tests that still rely on it).
+entry refuses PUT and DELETE with HTTP 500.
 """
 
 from __future__ import annotations
@@ -67,13 +66,12 @@ Row = dict[str, Any]
 
 
 class PurchaseEntries:
-    """The purchase entries of every division; `strict` follows Exact on header PUTs with lines."""
+    """The purchase entries of every division."""
 
     sets: tuple[EntitySet, ...] = (ENTRY_SET,)
 
-    def __init__(self, state: State, *, strict: bool = True) -> None:
+    def __init__(self, state: State) -> None:
         self.state = state
-        self.strict = strict
 
     def handle(self, division: Division, call: Call) -> Response:
         """Answer one call on the entries resource."""
@@ -115,13 +113,7 @@ class PurchaseEntries:
     def _put(self, division: Division, row: Row, body: Row) -> None:
         require_open(row)
         refuse_unknown(body, ENTRY_WRITABLE, "PurchaseEntry")
-        replaces = LINES_NAV in body and not self.strict
-        sent = body.pop(LINES_NAV, None)
-        if replaces:  # the earlier guess: the sent lines replace the entry's lines
-            ids: list[str | None] = [None] * (len(sent) if isinstance(sent, list) else 0)
-            inputs = sent
-        else:
-            ids, inputs = _bound_lines(row, sent)
+        ids, inputs = _bound_lines(row, body.pop(LINES_NAV, None))
         merged = {**{name: row.get(name) for name in ENTRY_HEADER}, **body, LINES_NAV: inputs}
         header, lines = self._validated(division, merged)
         row.update(header, Modified=self.state.now_dt())

@@ -10,6 +10,7 @@ a daily one only the daily headers; `current/Me` is not counted (it names no div
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from connector.sandbox.exact.state import State
 from connector.sandbox.exact.wire import ApiFailure
@@ -25,6 +26,16 @@ class Faults:
     error_5xx_count: int = 0
     rate_limit_count: int = 0
     drop_count: int = 0
+    # (method, path fragment, how many more): the next matching calls answer 503, others pass
+    targeted: list[list[Any]] = field(default_factory=list)
+
+    def take_for(self, method: str, path: str) -> str | None:
+        """Consume a fault aimed at this call (a 503), else one of the untargeted ones."""
+        for target in self.targeted:
+            if target[2] > 0 and target[0] == method.upper() and target[1].lower() in path.lower():
+                target[2] -= 1
+                return "error_5xx_count"
+        return self.take()
 
     def take(self) -> str | None:
         """Consume one pending fault, drop first, then 5xx, then 429."""
