@@ -211,7 +211,7 @@ def _enqueue(svc: Services, record_id: int) -> None:
 @bp.get("/tenants/<name>/reconcile")
 def reconciliation(name: str) -> str:
     """Basware documents of a period against the Exact purchase journal (the previous month by default)."""
-    svc, tenant = connector_services(), _tenant_or_404(name)
+    svc, tenant = connector_services(), tenant_or_404(name)
     try:
         first, last = reconcile.period(request.args.get("from"), request.args.get("to"), date.today())
     except ConfigurationError as exc:

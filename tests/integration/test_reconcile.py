@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 import requests
 
+from connector import admin_users
 from connector.errors import RecordBlocked
 from connector.exact.client import ExactClient
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact import seed
 from connector.sandbox.server import ServerThread
-from connector.store import records
+from connector.store import admin_auth, records
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, steps
 from connector.sync.services import Services
@@ -152,18 +153,20 @@ def _ref(line: dict[str, Any]) -> str:
     return line["basware"]["reference"] if line["basware"] else line["exact"][0]["your_ref"]
 
 
-ADMIN = ("books", "reconcile-test-password")
+ADMIN = ("reconciler", "reconcile-test-password-long")
 
 
 @pytest.fixture
 def dashboard(pg_url: str, secret_key: str, tmp_path: Path) -> Iterator[str]:
-    """The receiver with its dashboard on the session database; yields its /admin URL."""
+    """The receiver with its dashboard and a user of this test's own on the session database; its /admin URL."""
     settings = make_settings(tmp_path, pg_url, secret_key)
-    svc = build_services(dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1]))
+    svc = build_services(dataclasses.replace(settings, cookie_secure=False))
+    admin_users.add_user(svc.db, *ADMIN)
     try:
         with ServerThread(create_app(svc, enqueue=lambda record_id: None)) as server:
             yield f"{server.url}/admin"
     finally:
+        admin_auth.remove_user(svc.db, ADMIN[0])  # other tests expect a dashboard without users
         svc.close()
 
 
