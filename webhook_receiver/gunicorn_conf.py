@@ -32,3 +32,15 @@ def child_exit(_server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+# Slow clients cannot stall intake. Sync workers give each connection a whole process, so two idle
+# connections stalled both. gthread workers park idle connections in a poller and give a thread only to one
+# that sends data; a client that sends half a request and stops (slowloris) still holds its thread, so each
+# worker has many (threads are cheap while they wait). Past that, a buffering reverse proxy in front (nginx,
+# a cloud load balancer) is the defence: the README says so.
+worker_class = "gthread"
+threads = 128
+keepalive = 5  # seconds an idle keep-alive connection is kept
+timeout = 30  # a worker silent this long is restarted
+graceful_timeout = 30

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, abort, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -50,6 +50,8 @@ def _count_notification(response: Response) -> Response:
 
 def outcome_of(response: Response) -> str:
     """accepted, duplicate, recorded, test, or why it was refused."""
+    if g.get("refusal"):
+        return str(g.refusal)
     if response.status_code in REFUSALS:
         return REFUSALS[response.status_code]
     body = response.get_json(silent=True) if response.is_json else None
