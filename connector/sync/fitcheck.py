@@ -100,7 +100,8 @@ def check_document(svc: Services, tenant: Tenant, kind: DocumentKind[Any], baswa
         _unless_grant_dead(exc)
         verdict = _with(verdict, _problems(exc, "vendor"))
     try:
-        _lines, problems, _journal = plan_document(svc, tenant, svc.exact(tenant), kind, doc)
+        exact = svc.exact(tenant, background=True)  # a check before going live: what writes leave
+        _lines, problems, _journal = plan_document(svc, tenant, exact, kind, doc)
     except BLOCKS as exc:
         _unless_grant_dead(exc)
         problems = _problems(exc, "document")

@@ -67,7 +67,8 @@ def period_entries(
 ) -> list[ExactEntry]:
     """The Exact purchase entries of the tenant's (mapped) purchase journal dated in the period."""
     journal = KINDS[Kind.INVOICE].journal(tenant, mappings.table(svc.db, tenant.id)) or tenant.purchase_journal
-    rows = svc.exact(tenant).purchase_entries_between(journal, first, last, on_page=on_page)
+    # Reading for a report: only what writes leave of the budget.
+    rows = svc.exact(tenant, background=True).purchase_entries_between(journal, first, last, on_page=on_page)
     return [_entry(row) for row in rows]
 
 
