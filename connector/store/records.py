@@ -22,6 +22,7 @@ class Status(StrEnum):
     WRITTEN = "written"
     BLOCKED = "blocked"
     WAITING_FOR_REAUTH = "waiting_for_reauth"
+    WAITING_FOR_BUDGET = "waiting_for_budget"  # parked until Exact's limit resets (`due_at`)
     FAILED = "failed"
 
 
@@ -146,6 +147,13 @@ def start_run(db: Database, record_id: int, step: str) -> int:
             .values(running_step=step, running_starts=starts, due_at=None, updated_at=time.time())
         )
     return starts
+
+
+def due_parked(db: Database, now: float) -> list[int]:
+    """Records parked for Exact's limit whose time has come."""
+    query = sa.select(records.c.id).where(records.c.status == Status.WAITING_FOR_BUDGET, records.c.due_at <= now)
+    with db.begin() as conn:
+        return [int(row.id) for row in conn.execute(query.order_by(records.c.due_at, records.c.id))]
 
 
 def put_off(db: Database, record_id: int, until: float) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from connector.errors import APIError, RecordBlocked
 from connector.mapping.problems import as_dicts, problem
 from connector.store import audit, records
@@ -37,6 +39,30 @@ def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -
         return
     records.update(svc.db, record_id, status=Status.WAITING_FOR_REAUTH, reason=str(error))
     audit.of_record(svc.db, record, step, "waiting_for_reauth", str(error))
+
+
+def park(svc: Services, record_id: int, step: str, until: float, why: str) -> bool:
+    """Exact's limit is spent for longer than a broker countdown should last: the record waits in the database,
+    visibly, until `until`, and beat resumes it then. False when the record is not pending (nothing parked)."""
+    record = records.get(svc.db, record_id)
+    if record.status != Status.PENDING:
+        return False
+    at = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    reason = f"waiting for Exact's limit; resumes at {at} ({why})"
+    records.update(svc.db, record_id, status=Status.WAITING_FOR_BUDGET, due_at=until, reason=reason)
+    audit.of_record(svc.db, record, step, "waiting_for_budget", reason)
+    return True
+
+
+def unpark_due(svc: Services, now: float) -> list[int]:
+    """Records whose wait for Exact's limit is over, made pending again (the caller starts their chains)."""
+    resumed = []
+    for record_id in records.due_parked(svc.db, now):
+        record = records.get(svc.db, record_id)
+        records.update(svc.db, record_id, status=Status.PENDING, reason=None, due_at=None)
+        audit.of_record(svc.db, record, "sweep", "budget_resumed", "Exact's limit has reset: resumed")
+        resumed.append(record_id)
+    return resumed
 
 
 def fail(svc: Services, record_id: int, step: str, message: str) -> None:

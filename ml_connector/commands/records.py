@@ -7,7 +7,7 @@ from typing import Any
 
 from connector.errors import ConfigurationError
 from connector.store import audit, records, tenants
-from connector.store.records import Record
+from connector.store.records import Record, Status
 from connector.views import problem_text, summary, when
 from ml_connector.context import Context, print_json, print_table
 
@@ -123,7 +123,7 @@ def register(sub: Any) -> None:
     rec = sub.add_parser("records", help="records and their status").add_subparsers(metavar="ACTION")
     lst = rec.add_parser("list", help="list records")
     lst.add_argument("--tenant")
-    lst.add_argument("--status", choices=["pending", "written", "blocked", "waiting_for_reauth", "failed"])
+    lst.add_argument("--status", choices=[str(status) for status in Status])
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=records_list)
     one = rec.add_parser("show", help="one record with its problems and audit trail")
