@@ -44,7 +44,8 @@ tenants = sa.Table(
     sa.Column("poll_interval", sa.Integer, nullable=False, default=300),  # seconds; 0 = never poll
     sa.Column("vendor_sync_interval", sa.Integer, nullable=False, default=900),  # seconds; 0 = never
     sa.Column("notify_email", sa.String(300)),  # where re-consent reminders go
-    sa.Column("notify_webhook_url", sa.String(500)),  # chat incoming-webhook URL for reminders
+    sa.Column("notify_webhook_url", sa.Text),  # chat incoming-webhook URL for reminders (encrypted: a secret path)
+    sa.Column("notify_webhook_host", sa.String(300)),  # its host alone, what is ever shown
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -268,6 +269,14 @@ def _add_dashboard_users_sessions_and_sign_in_throttle(conn: Connection) -> None
     metadata.create_all(conn, tables=[admin_users, admin_sessions, sign_in_failures])
 
 
+def _encrypted_chat_webhook(conn: Connection) -> None:
+    # An encrypted URL is longer than the plain one: PostgreSQL's column becomes text (SQLite ignores lengths).
+    # Values stored in clear before stay readable and are encrypted by `ml-connector keys rotate`.
+    add_missing_columns(conn, tenants)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ALTER TABLE tenants ALTER COLUMN notify_webhook_url TYPE TEXT"))
+
+
 def _create_exact_budget(conn: Connection) -> None:
     metadata.create_all(conn, tables=[exact_budget])
 
@@ -281,6 +290,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _add_dashboard_users_sessions_and_sign_in_throttle),
     (6, _record_write_sent_at),
     (7, _create_exact_budget),
+    (8, _encrypted_chat_webhook),
 ]
 
 

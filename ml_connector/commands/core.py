@@ -29,6 +29,7 @@ def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
     exact_secret, basware_secret = reader.read("exact_client_secret"), reader.read("basware_client_secret")
     webhook_secret = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
     svc = ctx.services
+    webhook_url = reader.read("notify_webhook_url") if args.notify_webhook_url else None
     tenant = tenants.add_tenant(
         svc.db,
         svc.box,
@@ -45,6 +46,7 @@ def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
         webhook_secret=webhook_secret,
         purchase_journal=args.purchase_journal,
         auto_create_vendors=args.auto_create_vendors,
+        notify_webhook_url=webhook_url,
         **_settings(args),
     )
     print(f"tenant {tenant.name} added; next: ml-connector exact authorize {tenant.name}")
@@ -63,7 +65,6 @@ SETTING_OPTIONS = {
     "poll_interval": int,
     "vendor_sync_interval": int,
     "notify_email": str,
-    "notify_webhook_url": str,
 }
 
 
@@ -77,7 +78,11 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--poll-interval", type=int, help="seconds between polls of Basware (0 = never)")
     parser.add_argument("--vendor-sync-interval", type=int, help="seconds between vendor syncs (0 = never)")
     parser.add_argument("--notify-email", help="where re-consent reminders are e-mailed")
-    parser.add_argument("--notify-webhook-url", help="a chat incoming-webhook URL for reminders")
+    parser.add_argument(
+        "--notify-webhook-url",
+        action="store_true",
+        help="set a chat incoming-webhook URL for reminders (read, never an argument)",
+    )
 
 
 def tenant_set(args: argparse.Namespace, ctx: Context) -> int:
@@ -104,6 +109,10 @@ def _set_secrets(args: argparse.Namespace, ctx: Context, tenant_id: int) -> list
         if getattr(args, name):
             tenants.set_client_secret(svc.db, svc.box, tenant_id, name, reader.read(name))
             changed.append(f"{name} replaced")
+    if args.notify_webhook_url:
+        url = reader.read("notify_webhook_url")
+        tenants.set_notify_webhook_url(svc.db, svc.box, tenant_id, url)
+        changed.append(f"chat webhook set (host {tenants.host_of(url)})")
     if args.webhook_secret or args.generate_webhook_secret:
         new = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
         until = tenants.rotate_webhook_secret(svc.db, svc.box, tenant_id, new, overlap=args.overlap_days * 86400)
