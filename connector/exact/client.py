@@ -208,7 +208,8 @@ class ExactClient:
 
     def gl_accounts(self) -> list[dict[str, Any]]:
         """All G/L accounts of the division (codes trimmed)."""
-        return odata.trim_codes(self.get_all("financial/GLAccounts", select=GL_SELECT))
+        # The bulk endpoint pages 1,000 rows at a time (the regular one 60): a division's chart in one call.
+        return odata.trim_codes(self.get_all("bulk/Financial/GLAccounts", select=GL_SELECT))
 
     def cost_centers(self) -> list[dict[str, Any]]:
         """All cost centers, including ended ones (check `EndDate`)."""

@@ -27,8 +27,9 @@ from connector.sandbox.exact.master_data import MasterData
 from connector.sandbox.exact.oauth import Grant, Lifetimes, OAuthServer
 from connector.sandbox.exact.order_lines import ORDERS, OrderLines
 from connector.sandbox.exact.orders import OrdersControl, PurchaseOrders
-from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, seed_division
+from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, gl_row, seed_division
 from connector.sandbox.exact.state import Division, State
+from connector.sandbox.exact.validation import GL_ACCOUNTS
 from connector.sandbox.exact.wire import (
     ApiFailure,
     Call,
@@ -130,6 +131,13 @@ class ExactSandbox:
             tables.setdefault(ORDERS, [])
             self._state.divisions[division] = Division(division, tables)
             return division
+
+    def add_gl_account(self, division: int, code: str, description: str, *, type_: int = 110) -> str:
+        """Add a G/L account to a division; returns its ID."""
+        with self._state.lock:
+            row = gl_row(division, code, description, type_, False, self._state.now_dt())
+            self._state.division(division).tables[GL_ACCOUNTS].append(row)
+            return str(row["ID"])
 
     def deny_division(self, division: int) -> None:
         """Take the user's access to a division away (403 NoDivisionAccess)."""
