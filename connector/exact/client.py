@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
+from connector.errors import APIError, DivisionOutOfScope, FatalAPIError, RateLimited, RetriableAPIError
 from connector.exact import odata
 from connector.exact.auth import SYSTEM, TokenManager
 from connector.jsonutil import dumps, loads
@@ -194,6 +194,10 @@ class ExactClient:
         """All journals (Type 22 = purchase)."""
         return odata.trim_codes(self.get_all("financial/Journals", select=JOURNAL_SELECT))
 
+    def divisions(self) -> list[dict[str, Any]]:
+        """The divisions the grant can reach (`system/Divisions`): Code (the number), Description, Current."""
+        return self.get_all("system/Divisions", select="Code,Description,Current")
+
     def find_accounts(self, filter: str) -> list[dict[str, Any]]:
         """Accounts matching an OData filter (Exact demands one on Code, ID, Name, VATNumber, …)."""
         return odata.trim_codes(self.get_all("crm/Accounts", filter=filter, select=ACCOUNT_SELECT))
@@ -325,6 +329,10 @@ class ExactClient:
         return self.post("crm/BankAccounts", fields)
 
 
+# Exact's words when a published app calls a division the consenting user did not tick (docs/api-facts.md).
+OUT_OF_SCOPE = "not within division scope"
+
+
 def classify(method: str, status: int, headers: Mapping[str, str], content: bytes) -> APIError | None:
     """The exception an Exact response stands for, or None for success (a pure status classifier)."""
     if status < 400:
@@ -341,6 +349,8 @@ def classify(method: str, status: int, headers: Mapping[str, str], content: byte
     reason = headers.get("Reason")
     if reason:
         message = f"{message} (Reason: {reason})"
+    if status == 403 and OUT_OF_SCOPE in message.lower():
+        return DivisionOutOfScope(message, **common)
     return FatalAPIError(message, **common)
 
 

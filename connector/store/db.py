@@ -127,6 +127,7 @@ records = sa.Table(
     sa.Column("report_code", sa.String(80)),  # "<outcome>:<externalCode>" of the response being sent
     sa.Column("running_step", sa.String(30)),  # the step a worker started and has not ended
     sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
+    sa.Column("division", sa.Integer),  # the Exact division the document goes to, decided at fetch
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -211,11 +212,16 @@ def _record_run_and_report_bookkeeping(conn: Connection) -> None:
     add_missing_columns(conn, records)
 
 
+def _record_division(conn: Connection) -> None:
+    add_missing_columns(conn, records)
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
     (2, _webhook_secret_rotation),
     (3, _record_run_and_report_bookkeeping),
+    (4, _record_division),
 ]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from connector.store.db import Database, mappings, upsert
 
-MAPPING_KINDS = ("vendor", "gl_account", "cost_center", "cost_unit", "vat_code", "journal", "item")
+MAPPING_KINDS = ("vendor", "gl_account", "cost_center", "cost_unit", "vat_code", "journal", "item", "division")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ class Record:
     report_code: str | None = None
     running_step: str | None = None
     running_starts: int | None = None
+    division: int | None = None  # the Exact division; None before fetch (then the tenant's division)
 
 
 def _record(row: Any) -> Record:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.errors import APIError, RecordBlocked
+from connector.errors import APIError, DivisionOutOfScope, RecordBlocked
 from connector.mapping.problems import as_dicts, problem
 from connector.store import audit, records
 from connector.store.records import Status
@@ -35,8 +35,14 @@ def wait_for_reauth(svc: Services, record_id: int, step: str, error: APIError) -
     record = records.get(svc.db, record_id)
     if record.status != Status.PENDING:
         return
-    records.update(svc.db, record_id, status=Status.WAITING_FOR_REAUTH, reason=str(error))
-    audit.of_record(svc.db, record, step, "waiting_for_reauth", str(error))
+    reason = str(error)
+    if isinstance(error, DivisionOutOfScope):  # the grant lives; this one company was not ticked at consent
+        reason = (
+            f"Exact division {record.division} is outside the consent's scope ({error}); consent again "
+            "(`ml-connector exact authorize`) and tick that company"
+        )
+    records.update(svc.db, record_id, status=Status.WAITING_FOR_REAUTH, reason=reason)
+    audit.of_record(svc.db, record, step, "waiting_for_reauth", reason)
 
 
 def fail(svc: Services, record_id: int, step: str, message: str) -> None:

@@ -76,8 +76,8 @@ class Services:
             min_age=self.settings.exact_min_refresh_age,
         )
 
-    def exact(self, tenant: Tenant) -> ExactClient:
-        """The tenant's Exact client; a tenant without a live grant waits for a person to consent."""
+    def exact(self, tenant: Tenant, division: int | None = None) -> ExactClient:
+        """The tenant's Exact client for a division (its own by default); without a live grant, wait for consent."""
         if tenant.grant_status != "active":
             why = tenant.grant_reason or "no Exact Online consent yet"
             raise ReauthRequired(
@@ -86,14 +86,15 @@ class Services:
                 system="exact",
             )
         base = exact_base_url(tenant.exact_region, tenant.exact_base_url)
-        key = (tenant.id, tenant.exact_division, base)
+        division = tenant.exact_division if division is None else division
+        key = (tenant.id, division, base)
         with self._lock:
             if key not in self._exact:
                 limit = SharedRateLimit(self.db, tenant.id)
                 self._exact[key] = ExactClient(
                     base,
                     self.token_manager(tenant),
-                    division=tenant.exact_division,
+                    division=division,
                     on_rate_limit=limit.observe,
                     before_call=limit.check,
                 )

@@ -16,7 +16,7 @@ from connector.mapping.problems import blocked
 from connector.store import audit, records
 from connector.store.records import Record, Status, Step
 from connector.store.tenants import Tenant
-from connector.sync import suppliers, updates
+from connector.sync import divisions, suppliers, updates
 from connector.sync.documents import kind_of
 from connector.sync.plan import Plan, Supplier
 from connector.sync.services import Services
@@ -41,7 +41,8 @@ def fetch(svc: Services, record_id: int) -> None:
     basware = svc.basware(tenant)
     document = kind.download(basware, found.basware_id)
     note = kind.take(basware, found.basware_id)
-    records.update(svc.db, record_id, document=document, step=Step.FETCHED)
+    division = divisions.for_document(svc.db, tenant, document)
+    records.update(svc.db, record_id, document=document, division=division, step=Step.FETCHED)
     summary = kind.summary(kind.parse(document, tenant))
     records.update(
         svc.db,
@@ -61,7 +62,7 @@ def map_vendor(svc: Services, record_id: int) -> None:
         return
     tenant = svc.tenant(record.tenant_id)
     ref = kind_of(record).summary(_document(record, tenant)).supplier
-    supplier = suppliers.resolve(svc, tenant, ref)
+    supplier = suppliers.resolve(svc, tenant, ref, division=divisions.of_record(record, tenant))
     plan = Plan.load(record.plan).with_supplier(supplier)
     records.update(svc.db, record_id, plan=plan.dump(), step=Step.VENDOR_MAPPED)
     text = _vendor_text(ref, supplier)
@@ -84,7 +85,7 @@ def validate(svc: Services, record_id: int) -> None:
         return
     tenant = svc.tenant(record.tenant_id)
     kind = kind_of(record)
-    exact = svc.exact(tenant)
+    exact = svc.exact(tenant, division=divisions.of_record(record, tenant))
     lines, problems, journal = plan_document(svc, tenant, exact, kind, _document(record, tenant))
     if problems:
         raise blocked(problems)
@@ -102,7 +103,7 @@ def write(svc: Services, record_id: int) -> None:
 def _write_locked(svc: Services, record: Record) -> None:
     tenant = svc.tenant(record.tenant_id)
     kind = kind_of(record)
-    exact = svc.exact(tenant)
+    exact = svc.exact(tenant, division=divisions.of_record(record, tenant))
     doc = _document(record, tenant)
     plan = Plan.load(record.plan)
     payload = kind.payload(plan, doc)

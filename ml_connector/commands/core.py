@@ -10,6 +10,7 @@ from typing import Any
 
 from connector.errors import ConfigurationError, ConnectorError
 from connector.store import state, tenants, tokens
+from connector.sync import divisions
 from connector.views import when
 from ml_connector.context import Context, print_table
 from ml_connector.secret_input import RefuseSecretArgument, SecretReader, generate_webhook_secret
@@ -141,6 +142,7 @@ def tenant_show(args: argparse.Namespace, ctx: Context) -> int:
     info["grant_renewed_at"] = when(health["refreshed_at"])  # type: ignore[arg-type]
     info["token_calls_today"] = health["token_calls"]
     info["exact_division_source"] = state.get(svc.db, tenant.id, "exact:division_source") or "-"
+    info["exact_divisions"] = divisions.describe(svc.db, tenant)
     info["created_at"] = when(tenant.created_at)
     for key, value in info.items():
         print(f"{key:22} {'-' if value is None else value}")
@@ -155,6 +157,7 @@ def ping(args: argparse.Namespace, ctx: Context) -> int:
     try:
         division = svc.exact(tenant).current_division()
         print(f"exact:   ok (current division {division}, using {tenant.exact_division})")
+        ok = _divisions_in_scope(ctx, tenant)
     except ConnectorError as exc:
         ok = False
         print(f"exact:   FAILED {exc}")
@@ -174,6 +177,19 @@ def ping(args: argparse.Namespace, ctx: Context) -> int:
             "ask Basware (or your Basware admin) to grant them to this client, then run ping again"
         )
     return 0 if ok else 1
+
+
+def _divisions_in_scope(ctx: Context, tenant: tenants.Tenant) -> bool:
+    """List the divisions the grant reaches; name every mapped one outside the consent's scope, and the cure."""
+    reachable, outside = divisions.scope(ctx.services, tenant)
+    print(f"exact:   the grant reaches division(s) {', '.join(map(str, reachable)) or 'none'}")
+    for company, division in outside.items():
+        print(
+            f"exact:   division {division} (company {company}) is outside the consent's scope (Exact: \"User "
+            f'division is not within division scope"); run `ml-connector exact authorize {tenant.name}` and tick '
+            "that company when consenting"
+        )
+    return not outside
 
 
 def health_http(args: argparse.Namespace, _ctx: Context) -> int:

@@ -44,7 +44,7 @@ def _waiting(svc: Services, tenant_id: int) -> int:
 
 def status(_args: argparse.Namespace, ctx: Context) -> int:
     """Tenants with grant health, record counts, and what needs the operator."""
-    from connector.sync import reminders
+    from connector.sync import divisions, reminders
 
     svc = ctx.services
     rows, notes = [], []
@@ -56,6 +56,7 @@ def status(_args: argparse.Namespace, ctx: Context) -> int:
         rows.append(
             (
                 tenant.name,
+                divisions.describe(svc.db, tenant),
                 grant,
                 when(health["refreshed_at"]),  # type: ignore[arg-type]
                 health["token_calls"],
@@ -65,7 +66,7 @@ def status(_args: argparse.Namespace, ctx: Context) -> int:
         warning = reminders.warning(svc, tenant, now)
         if warning:
             notes.append(f"! {warning} (last reminder: {when(reminders.last_sent(svc, tenant.id))})")
-    print_table(["tenant", "grant", "grant renewed", "token calls today", "records"], rows)
+    print_table(["tenant", "divisions", "grant", "grant renewed", "token calls today", "records"], rows)
     for note in notes:
         print(note)
     return 0

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 import connector.sandbox.exact.query as query
 from connector.sandbox.exact.accounts import Accounts
 from connector.sandbox.exact.admin import register_admin
+from connector.sandbox.exact.divisions import Divisions, check_scope
 from connector.sandbox.exact.entries import PurchaseEntries, copy_entry, set_status
 from connector.sandbox.exact.entry_lines import ENTRIES, EntryLines
 from connector.sandbox.exact.items import ITEMS, Items, seed_items
@@ -30,8 +31,9 @@ from connector.sandbox.exact.master_data import MasterData
 from connector.sandbox.exact.oauth import Grant, Lifetimes, OAuthServer
 from connector.sandbox.exact.order_lines import ORDERS, OrderLines
 from connector.sandbox.exact.orders import OrdersControl, PurchaseOrders
-from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, seed_division
+from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, seed_division, seed_guid
 from connector.sandbox.exact.state import Division, State
+from connector.sandbox.exact.validation import JOURNALS
 from connector.sandbox.exact.wire import (
     ApiFailure,
     Call,
@@ -83,6 +85,7 @@ class ExactSandbox:
             EntryLines(self._state),
             PurchaseOrders(self._state),
             OrderLines(self._state),
+            Divisions(self._state),
         ]
         self._routes = {entity.path.lower(): (entity, family) for family in families for entity in family.sets}
         self.app = self._create_app()
@@ -144,10 +147,23 @@ class ExactSandbox:
             self._state.divisions[division] = Division(division, tables)
             return division
 
+    def add_journal(self, division: int, code: str, description: str, type_: int = 22) -> str:
+        """Add a journal (a purchase journal unless `type_` says otherwise) to a division; returns its ID."""
+        with self._state.lock:
+            row = {"ID": seed_guid(division, "Journal", code), "Code": code, "Description": description,
+                   "Type": type_, "Division": division}  # fmt: skip
+            self._state.division(division).tables[JOURNALS].append(row)
+            return str(row["ID"])
+
     def deny_division(self, division: int) -> None:
         """Take the user's access to a division away (403 NoDivisionAccess)."""
         with self._state.lock:
             self._state.division(division).accessible = False
+
+    def set_consent_scope(self, client_id: str, divisions: list[int] | None) -> None:
+        """Which divisions the client's next consent ticks (None: every one); earlier grants keep theirs."""
+        with self._state.lock:
+            self.oauth.consent_scopes[client_id] = None if divisions is None else frozenset(divisions)
 
     def first_division(self) -> int:
         """The division added first."""
@@ -265,7 +281,9 @@ class ExactSandbox:
             grant = self._gate()
             with self._state.lock:
                 state = self._state.accessible(division)
+                check_scope(grant, division)
                 headers = self.limits.count(grant.client_id, division)
+            g.grant_scope = grant.scope
         except ApiFailure as failure:
             return failure.response()
         try:
