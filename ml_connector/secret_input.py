@@ -21,6 +21,7 @@ SECRETS = {
     "exact_client_secret": ("ML_CONNECTOR_EXACT_CLIENT_SECRET", "Exact client secret"),
     "basware_client_secret": ("ML_CONNECTOR_BASWARE_CLIENT_SECRET", "Basware client secret"),
     "webhook_secret": ("ML_CONNECTOR_WEBHOOK_SECRET", "Basware webhook secret"),
+    "exact_webhook_secret": ("ML_CONNECTOR_EXACT_WEBHOOK_SECRET", "Exact webhook secret"),
 }
 
 

@@ -10,7 +10,10 @@ from celery.signals import after_setup_logger, after_setup_task_logger, worker_p
 from connector.logcontext import install
 from workers.context import close, services
 
-app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
+app = Celery(
+    "ml_connector",
+    include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders", "workers.exact_events"],
+)
 app.config_from_object("celeryconfig")
 
 

@@ -172,11 +172,20 @@ class ExactClient:
         """Update an entity; Exact answers with an empty body."""
         self._call("PUT", self._url(path), body)
 
+    def delete(self, path: str) -> None:
+        """Delete an entity; Exact answers with an empty body."""
+        self._call("DELETE", self._url(path))
+
     # -- typed helpers -----------------------------------------------------------------------------
 
     def gl_accounts(self) -> list[dict[str, Any]]:
         """All G/L accounts of the division (codes trimmed)."""
         return odata.trim_codes(self.get_all("financial/GLAccounts", select=GL_SELECT))
+
+    def gl_account(self, gl_id: str) -> dict[str, Any] | None:
+        """One G/L account by ID (code trimmed), or None when the division has none by that ID."""
+        found = self.get_all("financial/GLAccounts", filter=f"ID eq {odata.guid(gl_id)}", select=GL_SELECT)
+        return odata.trim_codes(found)[0] if found else None
 
     def cost_centers(self) -> list[dict[str, Any]]:
         """All cost centers, including ended ones (check `EndDate`)."""

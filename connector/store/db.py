@@ -45,6 +45,8 @@ tenants = sa.Table(
     sa.Column("vendor_sync_interval", sa.Integer, nullable=False, default=900),  # seconds; 0 = never
     sa.Column("notify_email", sa.String(300)),  # where re-consent reminders go
     sa.Column("notify_webhook_url", sa.String(500)),  # chat incoming-webhook URL for reminders
+    sa.Column("exact_webhook_url", sa.String(500)),  # our public URL Exact's webhooks are sent to
+    sa.Column("exact_webhook_secret", sa.Text),  # encrypted; the Exact app's webhook secret (HashCode key)
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -128,6 +130,7 @@ records = sa.Table(
     sa.Column("running_step", sa.String(30)),  # the step a worker started and has not ended
     sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
     sa.Column("division", sa.Integer),  # the Exact division the document goes to, decided at fetch
+    sa.Column("exact_deleted_at", sa.Float),  # when Exact said its document was deleted by hand
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -168,6 +171,24 @@ master_data = sa.Table(
     sa.Column("kind", sa.String(30), primary_key=True),
     sa.Column("fetched_at", sa.Float, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),  # JSON list
+)
+
+# Exact's webhook events, recorded before they are answered and processed once by a worker.
+exact_events = sa.Table(
+    "exact_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("division", sa.Integer, nullable=False),
+    sa.Column("topic", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("key", sa.String(40), nullable=False),
+    sa.Column("created_on", sa.String(40), nullable=False),  # EventCreatedOn as Exact sent it
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("processed_at", sa.Float),
+    sa.Column("outcome", sa.Text),
+    sa.UniqueConstraint("tenant_id", "division", "topic", "action", "key", "created_on", name="uq_exact_events"),
 )
 
 schema_migrations = sa.Table(
@@ -216,12 +237,19 @@ def _record_division(conn: Connection) -> None:
     add_missing_columns(conn, records)
 
 
+def _exact_webhooks(conn: Connection) -> None:
+    add_missing_columns(conn, tenants)
+    add_missing_columns(conn, records)
+    metadata.create_all(conn, tables=[exact_events])
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
     (2, _webhook_secret_rotation),
     (3, _record_run_and_report_bookkeeping),
     (4, _record_division),
+    (5, _exact_webhooks),
 ]
 
 

@@ -93,6 +93,12 @@ def remember(db: Database, tenant_id: int, kind: str, source: str, target: str, 
     return MappingEntry(kind, source, row.target, row.origin)
 
 
+def forget(db: Database, tenant_id: int, kind: str, source: str) -> int:
+    """Delete one mapping; how many rows went (0 or 1)."""
+    with db.begin() as conn:
+        return int(conn.execute(mappings.delete().where(_where(tenant_id, kind, source))).rowcount)
+
+
 def put_many(db: Database, tenant_id: int, rows: list[tuple[str, str, str]], origin: str = "manual") -> int:
     """Set many mappings in one transaction: all or nothing."""
     for kind, _source, _target in rows:

@@ -164,3 +164,21 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     elif not isinstance(end, date):
         out["EndDate"] = None
     return out
+
+
+def replace_cached(
+    db: Database, tenant_id: int, division: int, kind: str, key: str, row: dict[str, Any] | None
+) -> bool:
+    """Put one entry (by ID) into a cached kind, or take it out when `row` is None; keeps the cache's age.
+
+    What an Exact webhook for one G/L account or supplier changes: that entry, not a full download.
+    True when a cache was there to change.
+    """
+    cached = master.load(db, tenant_id, division, kind)
+    if cached is None:
+        return False  # nothing cached: the next use downloads the kind anyway
+    kept = [entry for entry in cached[1] if str(entry.get("ID") or "").lower() != key.lower()]
+    if row is not None:
+        kept.append(row)
+    master.save(db, tenant_id, division, kind, kept, cached[0])
+    return True

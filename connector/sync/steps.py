@@ -16,7 +16,7 @@ from connector.mapping.problems import blocked
 from connector.store import audit, records
 from connector.store.records import Record, Status, Step
 from connector.store.tenants import Tenant
-from connector.sync import divisions, suppliers, updates
+from connector.sync import divisions, exact_events, suppliers, updates
 from connector.sync.documents import kind_of
 from connector.sync.plan import Plan, Supplier
 from connector.sync.services import Services
@@ -32,7 +32,8 @@ def fetch(svc: Services, record_id: int) -> None:
     record = records.get(svc.db, record_id)
     kind = kind_of(record)
     if record.status in (Status.WRITTEN, Status.BLOCKED):
-        updates.check_update(svc, record_id, kind)
+        if record.exact_deleted_at is None or not exact_events.check_deleted(svc, record_id, kind):
+            updates.check_update(svc, record_id, kind)
         return
     found = pending(svc, record_id, Step.FETCHED)
     if found is None:

@@ -65,6 +65,7 @@ SETTING_OPTIONS = {
     "vendor_sync_interval": int,
     "notify_email": str,
     "notify_webhook_url": str,
+    "exact_webhook_url": str,
 }
 
 
@@ -79,6 +80,7 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vendor-sync-interval", type=int, help="seconds between vendor syncs (0 = never)")
     parser.add_argument("--notify-email", help="where re-consent reminders are e-mailed")
     parser.add_argument("--notify-webhook-url", help="a chat incoming-webhook URL for reminders")
+    parser.add_argument("--exact-webhook-url", help="our public URL for Exact's webhooks (/webhooks/exact/NAME)")
 
 
 def tenant_set(args: argparse.Namespace, ctx: Context) -> int:
@@ -105,6 +107,9 @@ def _set_secrets(args: argparse.Namespace, ctx: Context, tenant_id: int) -> list
         if getattr(args, name):
             tenants.set_client_secret(svc.db, svc.box, tenant_id, name, reader.read(name))
             changed.append(f"{name} replaced")
+    if getattr(args, "exact_webhook_secret", False):
+        tenants.set_exact_webhook_secret(svc.db, svc.box, tenant_id, reader.read("exact_webhook_secret"))
+        changed.append("exact_webhook_secret replaced")
     if args.webhook_secret or args.generate_webhook_secret:
         new = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
         until = tenants.rotate_webhook_secret(svc.db, svc.box, tenant_id, new, overlap=args.overlap_days * 86400)
@@ -257,6 +262,9 @@ def register(sub: Any) -> None:
     change.add_argument("--exact-client-secret", action="store_true", help="replace it (read, never an argument)")
     change.add_argument("--basware-client-secret", action="store_true", help="replace it (read, never an argument)")
     change.add_argument("--webhook-secret", action="store_true", help="rotate it (read, never an argument)")
+    change.add_argument(
+        "--exact-webhook-secret", action="store_true", help="the Exact app's webhook secret (read, never an argument)"
+    )
     change.add_argument("--overlap-days", type=float, default=7.0, help="how long the old webhook secret still works")
     _add_secret_options(change)
     _add_setting_options(change)

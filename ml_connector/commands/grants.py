@@ -10,6 +10,7 @@ from connector.crypto import generate_key
 from connector.store import basware_tokens, records, tenants, tokens
 from connector.sync.services import Services
 from connector.views import when
+from ml_connector.commands import exact_webhooks
 from ml_connector.context import Context, print_table
 
 
@@ -99,6 +100,7 @@ def register(sub: Any) -> None:
     auth.add_argument("--division", type=int, help="pin a division instead of the user's current one")
     auth.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the callback")
     auth.set_defaults(handler=exact_authorize)
+    exact_webhooks.register(exact)
 
     status_cmd = sub.add_parser("status", help="tenants, grant health and record counts")
     status_cmd.set_defaults(handler=status)

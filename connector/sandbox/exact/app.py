@@ -33,7 +33,8 @@ from connector.sandbox.exact.order_lines import ORDERS, OrderLines
 from connector.sandbox.exact.orders import OrdersControl, PurchaseOrders
 from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, seed_division, seed_guid
 from connector.sandbox.exact.state import Division, State
-from connector.sandbox.exact.validation import JOURNALS
+from connector.sandbox.exact.validation import GL_ACCOUNTS, JOURNALS, lookup
+from connector.sandbox.exact.webhooks import Webhooks, changed_row
 from connector.sandbox.exact.wire import (
     ApiFailure,
     Call,
@@ -77,6 +78,7 @@ class ExactSandbox:
         self.me_calls = 0
         self.orders = OrdersControl(self._state)
         self._entries = PurchaseEntries(self._state, strict=strict)
+        self.webhooks = Webhooks(self._state)
         families: list[Resource] = [
             Accounts(self._state),
             MasterData(self._state),
@@ -86,6 +88,7 @@ class ExactSandbox:
             PurchaseOrders(self._state),
             OrderLines(self._state),
             Divisions(self._state),
+            self.webhooks,
         ]
         self._routes = {entity.path.lower(): (entity, family) for family in families for entity in family.sets}
         self.app = self._create_app()
@@ -154,6 +157,28 @@ class ExactSandbox:
                    "Type": type_, "Division": division}  # fmt: skip
             self._state.division(division).tables[JOURNALS].append(row)
             return str(row["ID"])
+
+    def set_webhook_secret(self, client_id: str, secret: str) -> None:
+        """The app's webhook secret, which signs its events (Exact shows it in the app centre)."""
+        with self._state.lock:
+            self.webhooks.secrets[client_id] = secret
+
+    def rename_gl_account(self, division: int, code: str, description: str) -> str:
+        """Change a G/L account's description, as a person in Exact would; its webhook follows. Returns its ID."""
+        with self._state.lock:
+            row = lookup(self._state.division(division), GL_ACCOUNTS, "Code", code)
+            if row is None:
+                raise KeyError(code)
+            row["Description"], row["Modified"] = description, self._state.now_dt()
+        self.webhooks.changed(division, GL_ACCOUNTS, "Update", str(row["ID"]))
+        return str(row["ID"])
+
+    def delete_purchase_entry(self, division: int, entry_id: str) -> None:
+        """Delete an entry by hand in Exact (whatever its status); its webhook follows."""
+        with self._state.lock:
+            entries = self._state.division(division).tables[ENTRIES]
+            entries[:] = [row for row in entries if str(row["EntryID"]).lower() != entry_id.lower()]
+        self.webhooks.changed(division, ENTRIES, "Delete", entry_id.lower())
 
     def deny_division(self, division: int) -> None:
         """Take the user's access to a division away (403 NoDivisionAccess)."""
@@ -283,7 +308,7 @@ class ExactSandbox:
                 state = self._state.accessible(division)
                 check_scope(grant, division)
                 headers = self.limits.count(grant.client_id, division)
-            g.grant_scope = grant.scope
+            g.grant_scope, g.client_id = grant.scope, grant.client_id
         except ApiFailure as failure:
             return failure.response()
         try:
@@ -292,6 +317,10 @@ class ExactSandbox:
         except ApiFailure as failure:
             return failure.response(headers)
         response.headers.update(headers)
+        changed = changed_row(resource, response)
+        if changed is not None:
+            self.webhooks.host = request.host_url.rstrip("/")
+            self.webhooks.changed(division, *changed)
         return response
 
     def _dispatch(self, division: Division, resource: str) -> Response:
