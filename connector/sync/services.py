@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 
@@ -30,6 +31,10 @@ from connector.store.tokens import DbTokenStore
 from connector.sync.ratelimit import SharedRateLimit
 
 log = logging.getLogger(__name__)
+
+# The division of the record a step works on, for code that asks for the tenant's client without naming one
+# (a later version's update path): set by `steps` around it, so that code reaches the record's division.
+record_division: ContextVar[int | None] = ContextVar("record_division", default=None)
 
 # Called with the Services, the tenant id and the reason when this process finds a tenant's grant dead.
 GrantDied = Callable[["Services", int, str], None]
@@ -86,7 +91,7 @@ class Services:
                 system="exact",
             )
         base = exact_base_url(tenant.exact_region, tenant.exact_base_url)
-        division = tenant.exact_division if division is None else division
+        division = division if division is not None else record_division.get() or tenant.exact_division
         key = (tenant.id, division, base)
         with self._lock:
             if key not in self._exact:

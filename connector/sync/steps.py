@@ -19,7 +19,7 @@ from connector.store.tenants import Tenant
 from connector.sync import divisions, exact_events, suppliers, updates
 from connector.sync.documents import kind_of
 from connector.sync.plan import Plan, Supplier
-from connector.sync.services import Services
+from connector.sync.services import Services, record_division
 from connector.sync.validation import plan_document
 from connector.sync.writing import pending, record_lease, write_once, write_step
 
@@ -32,8 +32,12 @@ def fetch(svc: Services, record_id: int) -> None:
     record = records.get(svc.db, record_id)
     kind = kind_of(record)
     if record.status in (Status.WRITTEN, Status.BLOCKED):
-        if record.exact_deleted_at is None or not exact_events.check_deleted(svc, record_id, kind):
-            updates.check_update(svc, record_id, kind)
+        token = record_division.set(record.division)  # the update path asks for "the tenant's" client
+        try:
+            if record.exact_deleted_at is None or not exact_events.check_deleted(svc, record_id, kind):
+                updates.check_update(svc, record_id, kind)
+        finally:
+            record_division.reset(token)
         return
     found = pending(svc, record_id, Step.FETCHED)
     if found is None:

@@ -25,10 +25,10 @@ pytestmark = pytest.mark.integration
 HOME = 100001
 
 
-def _invoice(number: str, company: str) -> dict[str, Any]:
+def _invoice(number: str, company: str, net: str = "100.00", tax: str = "21.00", **extra: Any) -> dict[str, Any]:
     row = {"account_code": "4010", "cost_center_code": "CC200", "tax_code": "VAT21", "tax_percent": 21,
-           "net": Decimal("100.00"), "tax": Decimal("21.00")}  # fmt: skip
-    return make_invoice(number, "1001", "Acme Supplies BV", [row], company_code=company)
+           "net": Decimal(net), "tax": Decimal(tax)}  # fmt: skip
+    return make_invoice(number, "1001", "Acme Supplies BV", [row], company_code=company, **extra)
 
 
 def _send(svc: Services, sandboxes: Sandboxes, receiver: str, tenant: Tenant, company: str) -> tuple[str, Record]:
@@ -39,6 +39,12 @@ def _send(svc: Services, sandboxes: Sandboxes, receiver: str, tenant: Tenant, co
     assert response.status_code == 202
     [record] = [r for r, _ in records.list_records(svc.db, tenant_id=tenant.id) if r.basware_id == invoice_id]
     return number, record
+
+
+def _deliver(receiver: str, tenant: Tenant, invoice_id: str) -> None:
+    body = notification(invoice_id)
+    response = requests.post(f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body))
+    assert response.status_code == 202
 
 
 def _entry(sandboxes: Sandboxes, division: int, number: str) -> dict[str, Any]:
@@ -115,3 +121,31 @@ def test_a_division_outside_the_consent_waits_and_resumes_after_consenting_again
     wait_for(lambda: settled(pg_services, record.id), what="the record to resume and be written")
     assert _entry(sandboxes, other, number)["Supplier"] == seed_guid(other, "Account", "1001")
     assert main(["ping", tenant.name], services=pg_services) == 0
+
+
+def test_a_later_version_updates_the_entry_in_its_own_division(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+) -> None:
+    other = sandboxes.exact.add_division(1123581)
+    tenant = add_tenant(pg_services, sandboxes)
+    mappings.put(pg_services.db, tenant.id, "division", "LU01", str(other))
+    number, record = _send(pg_services, sandboxes, receiver, tenant, "LU01")
+    wait_for(lambda: settled(pg_services, record.id), what="the first version to be written")
+
+    sandboxes.basware.add_invoice(_invoice(number, "LU01", "110.00", "23.10", invoice_id=record.basware_id))
+    _deliver(receiver, tenant, record.basware_id)
+
+    def updated() -> bool:
+        [line] = _entry(sandboxes, other, number)["PurchaseEntryLines"]
+        return bool(line["AmountFC"] == Decimal("110.00"))
+
+    def handled() -> bool:
+        return updated() or records.get(pg_services.db, record.id).status == "blocked"
+
+    # The update reaches the entry in its own division: it is updated in place there, or (while the sandbox
+    # refuses a header PUT that carries lines) Exact's own refusal of that PUT blocks it; never a 404 from the
+    # tenant's own division, where the entry does not exist.
+    wait_for(handled, what="the later version to reach the entry in its division")
+    reason = records.get(pg_services.db, record.id).reason or ""
+    assert updated() or "Exact refused the change" in reason, reason
+    assert len([e for e in sandboxes.exact.purchase_entries(other) if e["YourRef"] == number]) == 1
