@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from decimal import Decimal
@@ -12,13 +13,16 @@ import requests
 
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact.webhooks import signed_body
+from connector.sandbox.server import ServerThread
 from connector.store import audit, exact_events, master, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync import master as master_sync
 from connector.sync.services import Services
+from connector.wiring import build_services
 from ml_connector.cli import main
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
 APP_SECRET = "exact-app-webhook-secret-" + "x" * 16
@@ -44,6 +48,20 @@ def _gl(svc: Services, tenant: Tenant, code: str) -> dict[str, Any]:
     cached = master.load(svc.db, tenant.id, tenant.exact_division or 0, "gl_accounts")
     assert cached is not None
     return next(row for row in cached[1] if row["Code"] == code)
+
+
+def _dashboard_page(svc: Services, path: str) -> str:
+    """A dashboard page as the operator sees it (the dashboard exists only with an admin user)."""
+    admin = ("books", "correct horse battery staple")
+    settings = dataclasses.replace(svc.settings, admin_user=admin[0], admin_password=admin[1])
+    admin_services = build_services(settings)
+    try:
+        with ServerThread(create_app(admin_services, enqueue=lambda _id: None)) as server:
+            response = requests.get(f"{server.url}{path}", auth=admin, timeout=10)
+    finally:
+        admin_services.close()
+    assert response.status_code == 200, response.text
+    return response.text
 
 
 def _post(receiver: str, tenant_name: str, body: bytes) -> requests.Response:
@@ -130,6 +148,8 @@ def test_an_entry_deleted_in_exact_by_hand_marks_the_record_and_blocks_a_later_b
     wait_for(lambda: records.get(pg_services.db, record.id).exact_deleted_at is not None, what="the mark")
     events = [row["event"] for row in audit.entries(pg_services.db, record_id=record.id)]
     assert "deleted_in_exact" in events
+
+    assert "deleted in Exact by hand" in _dashboard_page(pg_services, f"/admin/records/{record.id}")
 
     sandboxes.basware.add_invoice(invoice("110.00", "23.10"))
     deliver()
