@@ -75,11 +75,12 @@ def verify(secret: str, body: bytes) -> ExactEvent:
         raise SignatureError("the body is not a JSON object") from exc
     if not isinstance(hash_code, str) or not hmac.compare_digest(hash_code.encode(), sign(secret, content).encode()):
         raise SignatureError("HashCode does not match")
-    return _event(loads(content))
+    return _event(content)
 
 
-def _event(content: dict[str, Any]) -> ExactEvent:
+def _event(raw: bytes) -> ExactEvent:
     try:
+        content: dict[str, Any] = loads(raw)
         return ExactEvent(
             topic=str(content["Topic"]),
             action=str(content["Action"]),
@@ -88,5 +89,5 @@ def _event(content: dict[str, Any]) -> ExactEvent:
             created_on=str(content.get("EventCreatedOn") or ""),
             client_id=content.get("ClientId"),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise SignatureError(f"the signed Content lacks a field: {exc}") from exc
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SignatureError(f"the signed Content is not an event: {type(exc).__name__}") from exc

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from connector.mapping.table import read_csv
 from connector.store import mappings, tenants
+from connector.store.mappings import MAPPING_KINDS
 from connector.store.tenants import Tenant
 from connector.sync import divisions
 from connector.sync.services import Services
@@ -55,3 +57,10 @@ def test_each_division_sees_shared_mappings_its_own_and_never_another_divisions_
     assert ("vendor", "V2") in home and ("vendor", "V2") not in other
     assert ("journal", "60") not in home and other[("journal", "60")] == "61"
     assert divisions.scoped("V2", OTHER, tenant) == f"V2@{OTHER}" and divisions.scoped("V2", HOME, tenant) == "V2"
+
+
+def test_a_division_mapping_names_a_division_number() -> None:
+    rows, problems = read_csv("kind,source,target\ndivision,NL01,3141592\ndivision,BE01,Belgium\n", MAPPING_KINDS)
+
+    assert rows[0] == ("division", "NL01", "3141592")
+    assert len(problems) == 1 and "division number" in str(problems[0]) and "Belgium" in str(problems[0])
