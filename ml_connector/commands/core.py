@@ -148,6 +148,7 @@ def tenant_show(args: argparse.Namespace, ctx: Context) -> int:
     info["token_calls_today"] = health["token_calls"]
     info["exact_division_source"] = state.get(svc.db, tenant.id, "exact:division_source") or "-"
     info["exact_divisions"] = divisions.describe(svc.db, tenant)
+    info["exact_webhook_secret"] = "set" if tenant.exact_webhook_secret(svc.box) else None
     info["created_at"] = when(tenant.created_at)
     for key, value in info.items():
         print(f"{key:22} {'-' if value is None else value}")

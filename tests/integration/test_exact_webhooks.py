@@ -80,6 +80,9 @@ def test_a_gl_account_renamed_in_exact_is_picked_up_from_its_webhook_without_a_f
     assert main(["exact", "webhooks", "list", tenant.name], services=pg_services) == 0
     listed = capsys.readouterr().out
     assert all(topic in listed for topic in ("Accounts", "GLAccounts", "PurchaseEntries"))
+    assert main(["tenant", "show", tenant.name], services=pg_services) == 0
+    shown = capsys.readouterr().out
+    assert "exact_webhook_secret   set" in shown and APP_SECRET not in shown
     master_sync.load_master(pg_services.db, tenant.id, pg_services.exact(tenant))  # the cache, warm
     fetched_at = master.load(pg_services.db, tenant.id, division, "gl_accounts")[0]  # type: ignore[index]
     calls = sandboxes.exact.api_calls[division]
