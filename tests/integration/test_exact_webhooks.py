@@ -14,14 +14,14 @@ import requests
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact.webhooks import signed_body
 from connector.sandbox.server import ServerThread
-from connector.store import audit, exact_events, master, records, tenants
+from connector.store import audit, exact_events, mappings, master, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync import master as master_sync
 from connector.sync.services import Services
 from connector.wiring import build_services
 from ml_connector.cli import main
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, consent, notification, signed_headers
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
@@ -158,3 +158,19 @@ def test_an_entry_deleted_in_exact_by_hand_marks_the_record_and_blocks_a_later_b
     deliver()
     wait_for(lambda: records.get(pg_services.db, record.id).status == "blocked", what="the later version to block")
     assert "deleted in Exact by hand" in (records.get(pg_services.db, record.id).reason or "")
+
+
+def test_consent_subscribes_a_tenant_with_a_webhook_url_in_every_division(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str
+) -> None:
+    other = sandboxes.exact.add_division(2236067)
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    tenants.update_tenant(pg_services.db, tenant.id, exact_webhook_url=f"{receiver}/webhooks/exact/{tenant.name}")
+    mappings.put(pg_services.db, tenant.id, "division", "FR01", str(other))
+
+    consent(pg_services, pg_services.tenant(tenant.id))
+
+    made = {(s["Division"], s["Topic"]) for s in sandboxes.exact.webhooks.subscriptions
+            if s["ClientID"] == tenant.exact_client_id}  # fmt: skip
+    topics = ("Accounts", "GLAccounts", "PurchaseEntries")
+    assert made == {(division, topic) for division in (100001, other) for topic in topics}
