@@ -91,6 +91,8 @@ def test_two_company_codes_land_in_two_divisions_with_their_journal_and_master_d
     assert listed == {be_number: other, nl_number: HOME}
     assert main(["tenant", "show", tenant.name], services=pg_services) == 0
     assert f"BE01: {other}" in capsys.readouterr().out
+    assert main(["status"], services=pg_services) == 0
+    assert f"{HOME} (own), BE01: {other}" in capsys.readouterr().out
 
 
 def test_a_division_outside_the_consent_waits_and_resumes_after_consenting_again(
