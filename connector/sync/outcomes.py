@@ -5,7 +5,8 @@ from __future__ import annotations
 from connector.errors import APIError, DivisionOutOfScope, RecordBlocked
 from connector.mapping.problems import as_dicts, problem
 from connector.store import audit, records
-from connector.store.records import Status
+from connector.store.records import Record, Status, Step
+from connector.sync import divisions
 from connector.sync.services import Services
 
 
@@ -63,6 +64,8 @@ def resume(svc: Services, record_id: int) -> bool:
     # A record whose Exact entry exists was blocked on a later version: it is written, and the update check
     # that the chain runs first compares the versions again (with the mappings as they are now).
     status = Status.WRITTEN if record.exact_id else Status.PENDING
+    if not record.exact_id:
+        _follow_division_mapping(svc, record)
     records.update(svc.db, record_id, status=status, reason=None, problems=None, reported=None)
     audit.of_record(
         svc.db,
@@ -72,6 +75,22 @@ def resume(svc: Services, record_id: int) -> bool:
         f"replayed from {record.status}; resumes after step {record.step or 'none'}",
     )
     return True
+
+
+def _follow_division_mapping(svc: Services, record: Record) -> None:
+    """A record not in Exact yet goes where its company code maps to now (a mapping added to fix it, say).
+
+    Its supplier and lines were found in the old division, so it starts again after the fetch.
+    """
+    if record.document is None:
+        return
+    tenant = svc.tenant(record.tenant_id)
+    division = divisions.for_document(svc.db, tenant, record.document)
+    if division == divisions.of_record(record, tenant):
+        return
+    records.update(svc.db, record.id, division=division, step=Step.FETCHED, plan=None)
+    text = f"now goes to Exact division {division} (was {record.division}): supplier and lines are mapped again"
+    audit.of_record(svc.db, record, "replay", "division_changed", text)
 
 
 def accept_correction(svc: Services, record_id: int, note: str) -> bool:

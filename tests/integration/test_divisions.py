@@ -151,3 +151,26 @@ def test_a_later_version_updates_the_entry_in_its_own_division(
     reason = records.get(pg_services.db, record.id).reason or ""
     assert updated() or "Exact refused the change" in reason, reason
     assert len([e for e in sandboxes.exact.purchase_entries(other) if e["YourRef"] == number]) == 1
+
+
+def test_a_record_blocked_in_the_tenants_division_goes_to_a_division_mapped_before_its_replay(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+) -> None:
+    other = sandboxes.exact.add_division(1414214)
+    tenant = add_tenant(pg_services, sandboxes)
+    mappings.put(pg_services.db, tenant.id, "gl_account", f"6000@{other}", "4010")  # known there only
+    number = f"INV-{uuid.uuid4().hex[:8]}"
+    row = ("6000", "CC200", "VAT21", 21, Decimal("100.00"), Decimal("21.00"))
+    invoice_id = sandboxes.basware.add_invoice(make_invoice(number, "1001", "Acme", [row], company_code="CH01"))
+    _deliver(receiver, tenant, invoice_id)
+    [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
+    wait_for(lambda: records.get(pg_services.db, record.id).status == "blocked", what="the block in the own division")
+
+    mappings.put(pg_services.db, tenant.id, "division", "CH01", str(other))
+    assert main(["replay", str(record.id)], services=pg_services) == 0
+
+    wait_for(lambda: records.get(pg_services.db, record.id).status == "written", what="the write in the new division")
+    entry = _entry(sandboxes, other, number)
+    assert entry["PurchaseEntryLines"][0]["GLAccount"] == seed_guid(other, "GLAccount", "4010")
+    assert entry["Supplier"] == seed_guid(other, "Account", "1001")
+    assert records.get(pg_services.db, record.id).division == other
