@@ -174,3 +174,20 @@ def test_consent_subscribes_a_tenant_with_a_webhook_url_in_every_division(
             if s["ClientID"] == tenant.exact_client_id}  # fmt: skip
     topics = ("Accounts", "GLAccounts", "PurchaseEntries")
     assert made == {(division, topic) for division in (100001, other) for topic in topics}
+
+
+def test_a_division_outside_the_consent_is_skipped_and_named_the_others_are_subscribed(
+    pg_services: Services, sandboxes: Sandboxes, receiver: str
+) -> None:
+    other = sandboxes.exact.add_division(2449489)
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    tenants.update_tenant(pg_services.db, tenant.id, exact_webhook_url=f"{receiver}/webhooks/exact/{tenant.name}")
+    mappings.put(pg_services.db, tenant.id, "division", "IT01", str(other))
+    sandboxes.exact.set_consent_scope(tenant.exact_client_id, [100001])
+
+    consent(pg_services, pg_services.tenant(tenant.id))
+
+    made = {s["Division"] for s in sandboxes.exact.webhooks.subscriptions if s["ClientID"] == tenant.exact_client_id}
+    assert made == {100001}
+    [note] = [a["message"] for a in audit.entries(pg_services.db, tenant_id=tenant.id) if a["event"] == "subscribed"]
+    assert f"division(s) {other} outside the consent's scope" in note
