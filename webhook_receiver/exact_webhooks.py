@@ -42,13 +42,11 @@ def receive(tenant_name: str) -> Any:
     if not body.strip():
         return _answer(200, status="ok")  # Exact's check of a new subscription's callback
     try:
-        tenant = find_tenant(svc.db, tenant_name)
-        event = _verified(svc, tenant, tenant_name, body)
+        tenant, event = _verified(svc, tenant_name, body)
     except SignatureError:
         return _answer(401, error=UNVERIFIED)
     except (StorageUnavailable, ConfigurationError):
         return _answer(503, error=RETRY_LATER)
-    assert tenant is not None
     try:
         ours = divisions.all_of(svc.db, tenant)
         if event.division not in ours:
@@ -62,7 +60,9 @@ def receive(tenant_name: str) -> Any:
     return _answer(200, status="accepted" if new else "duplicate", event_id=event_id)
 
 
-def _verified(svc: Services, tenant: Tenant | None, tenant_name: str, body: bytes) -> ExactEvent:
+def _verified(svc: Services, tenant_name: str, body: bytes) -> tuple[Tenant, ExactEvent]:
+    """The tenant and its event; SignatureError for an unknown tenant, a missing secret or a bad HashCode."""
+    tenant = find_tenant(svc.db, tenant_name)
     if tenant is None:
         # Refused like a bad HashCode, so the URL space tells an outsider nothing about who is a customer.
         log.warning("step=exact_webhook rejected: no tenant by the name in the URL")
@@ -72,7 +72,7 @@ def _verified(svc: Services, tenant: Tenant | None, tenant_name: str, body: byte
         log.warning("tenant=%s step=exact_webhook rejected: no Exact webhook secret set", tenant_name)
         raise SignatureError("no secret")
     try:
-        return verify(secret, body)
+        return tenant, verify(secret, body)
     except SignatureError as exc:
         log.warning("tenant=%s step=exact_webhook rejected: %s", tenant_name, exc)
         raise
