@@ -64,4 +64,5 @@ beat_schedule = {
     "refresh-master-data": {"task": "connector.refresh_master_data", "schedule": timedelta(hours=1)},
     "poll-basware": {"task": "connector.poll_basware", "schedule": timedelta(seconds=60)},
     "sync-vendors": {"task": "connector.sync_vendors", "schedule": timedelta(minutes=15)},
+    "sweep-exact-events": {"task": "connector.sweep_exact_events", "schedule": timedelta(minutes=2)},
 }

@@ -89,6 +89,8 @@ class Record:
     running_starts: int | None = None
     due_at: float | None = None
     write_sent_at: float | None = None
+    division: int | None = None  # the Exact division; None before fetch (then the tenant's division)
+    exact_deleted_at: float | None = None  # when Exact told us its document was deleted by hand
 
 
 def _record(row: Any) -> Record:
@@ -129,6 +131,15 @@ def get(db: Database, record_id: int) -> Record:
     if row is None:
         raise LookupError(f"no record {record_id}")
     return _record(row)
+
+
+def by_exact_id(db: Database, tenant_id: int, exact_id: str) -> list[Record]:
+    """The tenant's records whose Exact document has this ID (compared without case)."""
+    query = sa.select(records).where(
+        records.c.tenant_id == tenant_id, sa.func.lower(records.c.exact_id) == exact_id.lower()
+    )
+    with db.begin() as conn:
+        return [_record(row) for row in conn.execute(query)]
 
 
 def start_run(db: Database, record_id: int, step: str) -> int:

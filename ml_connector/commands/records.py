@@ -24,6 +24,7 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
         "supplier": record.supplier,
         "gross": record.gross,
         "currency": record.currency,
+        "division": record.division,
         "exact_id": record.exact_id,
         "exact_number": record.exact_number,
         "reason": record.reason,
@@ -48,12 +49,14 @@ def records_list(args: argparse.Namespace, ctx: Context) -> int:
             r.reference or r.basware_id,
             r.supplier,
             r.gross,
+            r.division or "-",
             r.status,
             r.exact_number or summary(r),
         )
         for r, name in found
     ]
-    print_table(["id", "tenant", "kind", "reference", "supplier", "gross", "status", "exact entry / reason"], rows)
+    headers = ["id", "tenant", "kind", "reference", "supplier", "gross", "division", "status", "exact entry / reason"]
+    print_table(headers, rows)
     return 0
 
 
