@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -39,6 +40,13 @@ ITEM_SELECT = "ID,Code,Description,IsPurchaseItem,Unit,CostPriceStandard"
 ORDERS = "purchaseorder/PurchaseOrders"
 ORDER_SELECT = "PurchaseOrderID,OrderNumber,Supplier,YourRef,OrderDate,ReceiptDate,Currency,AmountFC,OrderStatus"
 BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
+PAYMENT_TERMS = "sync/Cashflow/PaymentTerms"
+DELETED = "sync/Deleted"
+TERM_SELECT = (
+    "ID,Timestamp,TransactionEntryID,LineType,Status,AmountFC,Currency,EndDate,IsFullyPaid,LastPaymentDate,"
+    "PaymentMethod,PaymentReference"
+)
+DELETED_SELECT = "ID,Timestamp,EntityKey,EntityType"
 _MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
 _TRANSIENT = {502, 503, 504}
 Admitted = Callable[[], None] | None  # told when a request passed the rate check and is about to leave
@@ -225,6 +233,29 @@ class ExactClient:
         """One purchase entry with its lines expanded (to verify what Exact kept)."""
         path = f"{ENTRIES}({odata.guid(entry_id)})"
         return odata.trim_codes(self.get_one(path, expand="PurchaseEntryLines"))
+
+    # -- sync endpoints (docs/api-facts.md#exact-sync-and-bulk-endpoints) ---------------------------
+
+    def sync_rows(self, path: str, since: int, select: str) -> list[dict[str, Any]]:
+        """Every row of a `sync/...` endpoint whose row version is above `since`, all pages (1,000 a page).
+
+        Exact allows only `Timestamp gt <n>L` as a filter there; the caller keeps the highest `Timestamp`.
+        """
+        return self.get_all(path, filter=f"Timestamp gt {int(since)}L", select=select)
+
+    def payment_terms_since(self, since: int) -> list[dict[str, Any]]:
+        """Payment terms (payable and receivable) changed after row version `since`."""
+        return self.sync_rows(PAYMENT_TERMS, since, TERM_SELECT)
+
+    def deleted_since(self, since: int) -> list[dict[str, Any]]:
+        """Deletions (`EntityType` says of what; 10 = payment terms) after row version `since`."""
+        return self.sync_rows(DELETED, since, DELETED_SELECT)
+
+    def division_move_date(self) -> datetime | None:
+        """When Exact last moved this division to another database (`system/Divisions`), None if never."""
+        rows = self.get_all("system/Divisions", select="Code,DivisionMoveDate")
+        mine = next((row for row in rows if row.get("Code") == self.division), {})
+        return odata.parse_date(mine.get("DivisionMoveDate"))
 
     # -- transport ---------------------------------------------------------------------------------
 
