@@ -63,4 +63,6 @@ beat_schedule = {
     "refresh-master-data": {"task": "connector.refresh_master_data", "schedule": timedelta(hours=1)},
     "poll-basware": {"task": "connector.poll_basware", "schedule": timedelta(seconds=60)},
     "sync-vendors": {"task": "connector.sync_vendors", "schedule": timedelta(minutes=15)},
+    # Each tenant's payment_sync_interval (default 15 minutes) decides; the beat only asks who is due.
+    "sync-payments": {"task": "connector.sync_payments", "schedule": timedelta(seconds=60)},
 }

@@ -10,7 +10,8 @@ from celery.signals import after_setup_logger, after_setup_task_logger, worker_p
 from connector.logcontext import install
 from workers.context import close, services
 
-app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
+TASK_MODULES = ["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders", "workers.payments"]
+app = Celery("ml_connector", include=TASK_MODULES)
 app.config_from_object("celeryconfig")
 
 

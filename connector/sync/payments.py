@@ -1,0 +1,185 @@
+"""Payment status back to Basware: read Exact's payment terms incrementally, tell Basware what changed.
+
+Per tenant (its Exact division): check `system/Divisions.DivisionMoveDate` (a move restarts the row versions, so
+the cursor starts again from 0), read `sync/Cashflow/PaymentTerms` and `sync/Deleted` after the stored row
+versions (all pages, 1,000 rows each), keep the payable terms (`LineType` 22) of entries we wrote, and store them
+with the new cursor in one transaction. Then, for every record whose payment state (connector.mapping.payments)
+differs from the one Basware was last told, post a paymentResponse with the full set (docs/api-facts.md, Exact
+payments; Basware paymentResponses).
+
+Exactly once, across retries and crashes: before posting, the state and a new externalCode are stored as
+`sending`; after Basware's 200 they become `reported`. A crash between Basware's 200 and our commit leaves
+`sending` in place, and the next run posts the same state with the SAME externalCode: Basware refuses a reused
+code with 409, which we read as "it has it already". A state that changed again meanwhile gets a new code.
+Because the comparison runs over every stored record each time (not only the rows just read), a run that died
+after storing the terms but before posting still reports on the next run.
+
+A term of an entry written a moment ago may be read before the record has its `exact_id`; it is then dropped.
+That loses nothing: it is the entry's first, open term (unpaid, which is where a record starts), and every later
+change of it (a payment, a split) comes with a new row version that the next run reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from connector.basware.client import BaswareClient
+from connector.errors import ConnectorError
+from connector.exact.client import ExactClient
+from connector.exact.odata import parse_date
+from connector.mapping.payments import PAYABLE, PaymentState, Term, describe, payment_state
+from connector.store import audit, payments, records, state
+from connector.store.locks import held_or_skip
+from connector.store.payments import Cursor
+from connector.store.tenants import Tenant, list_tenants
+from connector.sync.services import Services
+
+log = logging.getLogger(__name__)
+LAST_RUN = "payments:last_run"
+DEFAULT_INTERVAL = 900
+TERMS_ENTITY_TYPE = 10  # sync/Deleted: payment terms
+LEASE = 900.0  # one sync per tenant at a time: beat and `ml-connector payments sync` never send side by side
+
+
+@dataclass
+class SyncResult:
+    """What one payment sync of one tenant did."""
+
+    tenant: str
+    terms_read: int = 0
+    deleted: int = 0
+    reported: int = 0
+    restarted: bool = False
+
+
+def _exact_for_background(svc: Services, tenant: Tenant) -> ExactClient:
+    """The Exact client the payment sync uses: it must only spend budget that writes leave (background priority)."""
+    return svc.exact(tenant)
+
+
+def interval(tenant: Tenant) -> int:
+    """Seconds between the tenant's payment syncs (0 = never)."""
+    return DEFAULT_INTERVAL if tenant.payment_sync_interval is None else tenant.payment_sync_interval
+
+
+def is_due(tenant: Tenant, last_run: float | None, now: float) -> bool:
+    """True when the tenant has a live grant, syncs payments, and its interval has passed."""
+    if tenant.grant_status != "active" or interval(tenant) <= 0:
+        return False
+    return last_run is None or now - last_run >= interval(tenant)
+
+
+def sync_due_tenants(svc: Services, now: float | None = None) -> int:
+    """Sync every tenant that is due; one tenant's failure is logged and does not stop the others."""
+    now = time.time() if now is None else now
+    reported = 0
+    for tenant in list_tenants(svc.db):
+        last = state.get(svc.db, tenant.id, LAST_RUN)
+        if not is_due(tenant, float(last) if last else None, now):
+            continue
+        try:
+            result = sync_tenant_once(svc, tenant)
+        except ConnectorError as exc:  # its last run stays put, so the next beat tries again
+            log.warning("tenant=%s step=payments failed: %s", tenant.name, exc)
+            continue
+        if result is not None:
+            state.put(svc.db, tenant.id, LAST_RUN, repr(now))
+            reported += result.reported
+    return reported
+
+
+def sync_tenant_once(svc: Services, tenant: Tenant) -> SyncResult | None:
+    """`sync_tenant` under the tenant's payment lease; None when another process is syncing it right now."""
+    with held_or_skip(svc.db, f"payments:{tenant.id}", ttl=LEASE) as mine:
+        return sync_tenant(svc, tenant) if mine else None
+
+
+def sync_tenant(svc: Services, tenant: Tenant) -> SyncResult:
+    """Read what changed in Exact since the last run and tell Basware every payment state that changed."""
+    exact = _exact_for_background(svc, tenant)
+    result = SyncResult(tenant.name)
+    division = exact.division
+    cursor = _current_cursor(svc, tenant, exact, result)
+    rows = exact.payment_terms_since(cursor.terms_since)
+    removed = [row for row in exact.deleted_since(cursor.deleted_since) if row.get("EntityType") == TERMS_ENTITY_TYPE]
+    ours = payments.written_entries(svc.db, tenant.id, _entry_ids(rows))
+    kept = [(ours[str(row["TransactionEntryID"]).lower()], _term(row)) for row in rows if _is_ours(row, ours)]
+    moved = Cursor(_highest(rows, cursor.terms_since), _highest(removed, cursor.deleted_since), cursor.move_date)
+    payments.save(svc.db, tenant.id, division, kept, [str(row["EntityKey"]) for row in removed], moved)
+    result.terms_read, result.deleted = len(kept), len(removed)
+    result.reported = report_changes(svc, tenant, svc.basware(tenant))
+    return result
+
+
+def report_changes(svc: Services, tenant: Tenant, basware: BaswareClient) -> int:
+    """Post a paymentResponse for every record whose payment state differs from what Basware was told."""
+    told = payments.reports(svc.db, tenant.id)
+    known = payments.terms_by_record(svc.db, tenant.id)
+    sent = 0
+    # Records Basware was told about but whose terms are all gone (deleted in Exact) count as unpaid again.
+    for record_id in sorted(set(known) | set(told)):
+        terms = known.get(record_id, [])
+        record = records.get(svc.db, record_id)
+        gross = Decimal(record.gross) if record.gross else None
+        now = payment_state(terms, gross)
+        last = told.get(record_id, payments.Report())
+        if now == (last.reported or payment_state([], gross)):
+            continue
+        code = last.sending_code if last.sending == now and last.sending_code else str(uuid.uuid4())
+        payments.start_sending(svc.db, tenant.id, record_id, now, code)
+        basware.post_payment_response(record.basware_id, now.to_basware(), external_code=code)
+        payments.confirm_sent(svc.db, record_id, now)
+        _audit(svc, record, now, gross)
+        sent += 1
+    return sent
+
+
+def _current_cursor(svc: Services, tenant: Tenant, exact: ExactClient, result: SyncResult) -> Cursor:
+    """The stored cursor, restarted from the beginning when the division moved database since."""
+    stored = payments.cursor(svc.db, tenant.id, exact.division)
+    moved = exact.division_move_date()
+    move_date = moved.isoformat() if moved else None
+    if move_date == stored.move_date:
+        return stored
+    if stored.move_date is not None or stored.terms_since:
+        log.info("tenant=%s step=payments division %s moved database: reading again", tenant.name, exact.division)
+        result.restarted = True
+    payments.restart(svc.db, tenant.id, exact.division, move_date)
+    return Cursor(0, 0, move_date)
+
+
+def _audit(svc: Services, record: records.Record, now: PaymentState, gross: Decimal | None) -> None:
+    message = f"{describe(now, record.currency, gross)}; Basware told"
+    audit.of_record(svc.db, record, "payment", "payment_reported", message, detail=now.to_json())
+
+
+def _is_ours(row: dict[str, Any], ours: dict[str, int]) -> bool:
+    return row.get("LineType") == PAYABLE and str(row.get("TransactionEntryID") or "").lower() in ours
+
+
+def _entry_ids(rows: list[dict[str, Any]]) -> set[str]:
+    payable = (row for row in rows if row.get("LineType") == PAYABLE)
+    return {str(row["TransactionEntryID"]) for row in payable if row.get("TransactionEntryID")}
+
+
+def _highest(rows: list[dict[str, Any]], since: int) -> int:
+    return max([since, *(int(row["Timestamp"]) for row in rows)])
+
+
+def _term(row: dict[str, Any]) -> Term:
+    paid = parse_date(row.get("LastPaymentDate")) or parse_date(row.get("EndDate"))
+    return Term(
+        term_id=str(row["ID"]).lower(),
+        status=int(row["Status"]),
+        amount=abs(Decimal(str(row.get("AmountFC") or 0))),
+        paid_on=date(paid.year, paid.month, paid.day) if paid else None,
+        method=row.get("PaymentMethod"),
+        reference=row.get("PaymentReference"),
+        row_version=int(row["Timestamp"]),
+    )
