@@ -56,6 +56,11 @@ class PaymentResponses:
         with self.core.lock:
             return [deep_copy(entity) for entity in self._responses.get(invoice_id, [])]
 
+    def total(self) -> int:
+        """How many payment responses are kept over all invoices."""
+        with self.core.lock:
+            return sum(len(kept) for kept in self._responses.values())
+
     def admin_view(self, invoice_id: str) -> Response:
         """`GET /_sandbox/invoices/<id>/payment-responses`: the kept responses and the invoice's status."""
         with self.core.lock:
