@@ -107,6 +107,17 @@ def terms_by_record(db: Database, tenant_id: int, record_ids: Iterable[int] | No
     return dict(grouped)
 
 
+def grosses(db: Database, record_ids: Iterable[int]) -> dict[int, Decimal | None]:
+    """The gross amount of each record (None when unknown), in one query per 500 records."""
+    wanted = list(record_ids)
+    found: dict[int, Decimal | None] = {}
+    with db.begin() as conn:
+        for start in range(0, len(wanted), 500):
+            query = sa.select(records.c.id, records.c.gross).where(records.c.id.in_(wanted[start : start + 500]))
+            found.update({int(row.id): Decimal(row.gross) if row.gross else None for row in conn.execute(query)})
+    return found
+
+
 def reports(db: Database, tenant_id: int) -> dict[int, Report]:
     """What Basware was told, per record of the tenant."""
     with db.begin() as conn:

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from connector.basware.client import BaswareClient
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, FatalAPIError
 from connector.exact.client import ExactClient
 from connector.exact.odata import parse_date
 from connector.mapping.payments import PAYABLE, PaymentState, Term, describe, payment_state
@@ -121,23 +121,40 @@ def report_changes(svc: Services, tenant: Tenant, basware: BaswareClient) -> int
     """Post a paymentResponse for every record whose payment state differs from what Basware was told."""
     told = payments.reports(svc.db, tenant.id)
     known = payments.terms_by_record(svc.db, tenant.id)
-    sent = 0
     # Records Basware was told about but whose terms are all gone (deleted in Exact) count as unpaid again.
-    for record_id in sorted(set(known) | set(told)):
-        terms = known.get(record_id, [])
-        record = records.get(svc.db, record_id)
-        gross = Decimal(record.gross) if record.gross else None
-        now = payment_state(terms, gross)
+    ids = sorted(set(known) | set(told))
+    grosses = payments.grosses(svc.db, ids)
+    sent = 0
+    for record_id in ids:
+        gross = grosses.get(record_id)
+        now = payment_state(known.get(record_id, []), gross)
         last = told.get(record_id, payments.Report())
-        if now == (last.reported or payment_state([], gross)):
-            continue
-        code = last.sending_code if last.sending == now and last.sending_code else str(uuid.uuid4())
-        payments.start_sending(svc.db, tenant.id, record_id, now, code)
-        basware.post_payment_response(record.basware_id, now.to_basware(), external_code=code)
-        payments.confirm_sent(svc.db, record_id, now)
-        _audit(svc, record, now, gross)
-        sent += 1
+        if now != (last.reported or payment_state([], gross)):
+            sent += _report(svc, basware, records.get(svc.db, record_id), now, last)
     return sent
+
+
+def _report(
+    svc: Services, basware: BaswareClient, record: records.Record, now: PaymentState, last: payments.Report
+) -> int:
+    """Send one state (the same externalCode again if it was being sent); 1 when Basware took it."""
+    gross = Decimal(record.gross) if record.gross else None
+    code = last.sending_code if last.sending == now and last.sending_code else str(uuid.uuid4())
+    payments.start_sending(svc.db, record.tenant_id, record.id, now, code)
+    try:
+        basware.post_payment_response(record.basware_id, now.to_basware(), external_code=code)
+    except FatalAPIError as exc:
+        if exc.status in (401, 403):  # the tenant's credentials or scopes, not this invoice: end the run
+            raise
+        # Asking again cannot help (the invoice is gone, the body refused): say so once, and try again only when
+        # the state changes. 5xx, timeouts and 429s are retriable and end the run: the next one resends the code.
+        payments.confirm_sent(svc.db, record.id, now)
+        message = f"Basware refused the payment state ({describe(now, record.currency, gross)}): {exc}"
+        audit.of_record(svc.db, record, "payment", "payment_refused", message, detail=now.to_json())
+        return 0
+    payments.confirm_sent(svc.db, record.id, now)
+    _audit(svc, record, now, gross)
+    return 1
 
 
 def _current_cursor(svc: Services, tenant: Tenant, exact: ExactClient, result: SyncResult) -> Cursor:

@@ -207,3 +207,25 @@ def test_the_command_syncs_on_demand_and_the_interval_is_a_tenant_setting(
     assert payments.interval(tenants.get_tenant(pg_services.db, tenant.id)) == 0
     assert payments.sync_due_tenants(pg_services) >= 0
     assert len(own_sandboxes.basware.payment_responses(invoice_id)) == 1
+
+
+def test_a_response_basware_refuses_is_audited_and_does_not_hold_up_the_others(
+    pg_services: Services, own_sandboxes: Sandboxes
+) -> None:
+    tenant = add_tenant(pg_services, own_sandboxes)
+    gone_id, gone_invoice, gone_entry = _entry_for(pg_services, own_sandboxes, tenant)
+    _kept_id, kept_invoice, kept_entry = _entry_for(pg_services, own_sandboxes, tenant)
+    with pg_services.db.begin() as conn:  # Basware no longer knows the first invoice: its post answers 404
+        from connector.store.db import records as records_table
+
+        conn.execute(records_table.update().where(records_table.c.id == gone_id).values(basware_id="deleted-doc"))
+    own_sandboxes.exact.record_payment(DIVISION, gone_entry)
+    own_sandboxes.exact.record_payment(DIVISION, kept_entry)
+
+    first = payments.sync_tenant(pg_services, tenant)
+
+    assert first.reported == 1 and len(own_sandboxes.basware.payment_responses(kept_invoice)) == 1
+    events = [row["event"] for row in audit.entries(pg_services.db, record_id=gone_id) if row["step"] == "payment"]
+    assert events == ["payment_refused"]
+    assert payments.sync_tenant(pg_services, tenant).reported == 0  # the same state is not tried again
+    assert own_sandboxes.basware.payment_responses(gone_invoice) == []
