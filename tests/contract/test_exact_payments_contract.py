@@ -118,3 +118,14 @@ def test_the_admin_endpoint_records_partial_payments_and_undoes_them(exact: Exac
     rest = entry["AmountFC"] - Decimal("20.00")
     assert sorted(Decimal(str(t["AmountFC"])) for t in terms) == [Decimal("20.00"), rest]
     assert payload(call(exact, "GET", "system/Divisions"))[0]["Code"] == DIVISION
+
+
+def test_the_open_term_follows_a_changed_entry_amount(exact: Exact) -> None:
+    entry = _entry(exact)
+    (before,) = _of(exact.client.payment_terms_since(0), entry["EntryID"])
+    stored = exact.sandbox.purchase_entries(DIVISION)[0]
+    line_id = stored["PurchaseEntryLines"][0]["ID"]
+    response = call(exact, "PUT", f"purchaseentry/PurchaseEntryLines(guid'{line_id}')", {"AmountFC": Decimal("200.00")})
+    assert response.status_code == 204, response.text
+    (after,) = _of(exact.client.payment_terms_since(before["Timestamp"]), entry["EntryID"])
+    assert after["AmountFC"] == exact.sandbox.purchase_entries(DIVISION)[0]["AmountFC"] != before["AmountFC"]

@@ -9,7 +9,8 @@ only `Timestamp` may be filtered (`Timestamp gt 123L`), 1,000 rows a page with `
 Decisions (ours): terms are created lazily, the first time anything looks at them, for every entry (same effect as
 on creation: an open term for the entry's amount); amounts are positive; a partial payment splits the open term
 into a matched one for the paid amount and an open remainder (Exact's term split on partial matching); undoing a
-match puts the latest matched term back to open; one row-version counter per division for terms and deletions;
+match puts the latest matched term back to open; an entry whose amount changes moves the difference onto its open
+term; one row-version counter per division for terms and deletions;
 any other `$filter`, `$orderby`, `$skip`, `$top` or `$skiptoken` on a sync endpoint answers 400 with our own text;
 `__next` carries `Timestamp gt <last of the page>L`.
 """
@@ -157,10 +158,14 @@ class PaymentTerms:
         """Bring the terms in line with the entries: new entries get an open term, deleted ones lose theirs."""
         ledger, terms = self.ledger(division.number), division.tables[TERMS]
         entries = {row["EntryID"]: row for row in division.tables[ENTRIES]}
-        known = {row["TransactionEntryID"] for row in terms}
+        known: dict[str, list[Row]] = {}
+        for row in terms:
+            known.setdefault(row["TransactionEntryID"], []).append(row)
         for entry_id, entry in entries.items():
             if entry_id not in known:
                 terms.append(_new_term(division.number, entry, entry["AmountFC"], ledger.bump()))
+            else:
+                _follow_amount(entry, known[entry_id], ledger)
         for term in [row for row in terms if row["TransactionEntryID"] not in entries]:
             terms.remove(term)
             ledger.deleted.append(_deletion(division.number, term, ledger.bump(), self.state.now_dt()))
@@ -256,6 +261,15 @@ def _new_term(number: int, entry: Row, amount: Decimal, version: int) -> Row:
         "PaymentReference": None,
         "Division": number,
     }
+
+
+def _follow_amount(entry: Row, terms: list[Row], ledger: Ledger) -> None:
+    """An entry whose amount changed (its lines were edited) moves the difference onto its open term."""
+    difference = entry["AmountFC"] - sum((row["AmountFC"] for row in terms), Decimal("0"))
+    open_term = next((row for row in terms if row["Status"] == OPEN), None)
+    if difference and open_term is not None:
+        amount = open_term["AmountFC"] + difference
+        open_term.update(AmountFC=amount, AmountDC=amount, Timestamp=ledger.bump())
 
 
 def _split(term: Row, amount: Decimal, ledger: Ledger, division: Division) -> Row:
