@@ -6,6 +6,8 @@ runs in the worker and Basware learns partly paid, paid, and a match undone, eac
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,16 +17,22 @@ from typing import Any
 import pytest
 import requests
 
+from connector.mapping.payments import Term
 from connector.sandbox.basware import BaswareSandbox, make_invoice
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.store import audit, records, state, tenants
+from connector.store import payments as payment_store
+from connector.store.db import records as records_table
 from connector.store.tenants import Tenant
 from connector.sync import payments
 from connector.sync.services import Services
+from connector.wiring import build_services
 from ml_connector import cli
+from tests.conftest import make_settings
 from tests.integration.conftest import settled, wait_for
 from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -58,7 +66,6 @@ def _beat_sync(svc: Services, celery_app: Any, tenant: Tenant) -> None:
 
 
 def _payment_json(svc: Services, tenant: Tenant, record_id: int, capsys: pytest.CaptureFixture[str]) -> Any:
-    import json
 
     capsys.readouterr()
     assert cli.main(["records", "list", "--tenant", tenant.name, "--json"], services=svc) == 0
@@ -118,8 +125,6 @@ def own_sandboxes() -> Iterator[Sandboxes]:
 
 def _entry_for(svc: Services, sandboxes: Sandboxes, tenant: Tenant) -> tuple[int, str, str]:
     """A record written by the steps in-process (no worker needed for the sync's own rules)."""
-    from connector.store.db import records as records_table
-
     invoice_id = sandboxes.basware.add_invoice(make_invoice(f"PAY-{uuid.uuid4().hex[:8]}", "1001", "Acme", [ROW]))
     entry = svc.exact(tenant).create_purchase_entry(
         {
@@ -216,8 +221,6 @@ def test_a_response_basware_refuses_is_audited_and_does_not_hold_up_the_others(
     gone_id, gone_invoice, gone_entry = _entry_for(pg_services, own_sandboxes, tenant)
     _kept_id, kept_invoice, kept_entry = _entry_for(pg_services, own_sandboxes, tenant)
     with pg_services.db.begin() as conn:  # Basware no longer knows the first invoice: its post answers 404
-        from connector.store.db import records as records_table
-
         conn.execute(records_table.update().where(records_table.c.id == gone_id).values(basware_id="deleted-doc"))
     own_sandboxes.exact.record_payment(DIVISION, gone_entry)
     own_sandboxes.exact.record_payment(DIVISION, kept_entry)
@@ -229,3 +232,27 @@ def test_a_response_basware_refuses_is_audited_and_does_not_hold_up_the_others(
     assert events == ["payment_refused"]
     assert payments.sync_tenant(pg_services, tenant).reported == 0  # the same state is not tried again
     assert own_sandboxes.basware.payment_responses(gone_invoice) == []
+
+
+def test_the_dashboard_record_page_shows_the_payment_state(
+    pg_url: str, secret_key: str, pg_services: Services, sandboxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    with pg_services.db.begin() as conn:
+        record_id = records.upsert_pending(conn, tenant.id, "invoice", f"doc-{uuid.uuid4().hex[:8]}")
+    records.update(
+        pg_services.db, record_id, status="written", exact_id=str(uuid.uuid4()), gross="121.00", currency="EUR"
+    )
+    paid = Term("term-1", 50, Decimal("121.00"), datetime(2026, 12, 3).date())
+    payment_store.save(pg_services.db, tenant.id, DIVISION, [(record_id, paid)], [], payment_store.Cursor(5, 0))
+    settings = make_settings(tmp_path_factory.mktemp("payments-dashboard"), pg_url, secret_key)
+    admin = ("books", "correct horse battery staple")
+    svc = build_services(dataclasses.replace(settings, admin_user=admin[0], admin_password=admin[1]))
+    try:
+        with ServerThread(create_app(svc, enqueue=lambda _id: None)) as server:
+            page = requests.get(f"{server.url}/admin/records/{record_id}", auth=admin, timeout=10)
+    finally:
+        svc.close()
+    assert page.status_code == 200
+    assert "paid: 121.00 EUR on 2026-12-03" in page.text
