@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
+from connector import jsonutil
 from connector.errors import ConfigurationError
 from connector.store import tenants
 from connector.sync import payments
@@ -38,6 +40,25 @@ def payments_interval(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def sandbox_pay(args: argparse.Namespace, _ctx: Context) -> int:
+    """Record (or with --undo, undo) a payment on an entry in a running Exact sandbox, through its admin API."""
+    import requests
+
+    base = f"{args.exact_url.rstrip('/')}/_sandbox/purchase-entries/{args.entry_id}/payments"
+    body: dict[str, Any] = {"division": args.division} if args.division else {}
+    if not args.undo:
+        given = (("amount", args.amount), ("date", args.date), ("reference", args.reference))
+        body.update({name: value for name, value in given if value})
+    response = requests.post(f"{base}/undo" if args.undo else base, json=body, timeout=10)
+    if not response.ok:
+        print(f"error: the sandbox refused: {response.json().get('error', response.text)}", file=sys.stderr)
+        return 1
+    term = jsonutil.loads(response.content)  # amounts keep their digits
+    verb = "undone: open again" if args.undo else "matched"
+    print(f"entry {args.entry_id}: payment term {term['ID']} {verb} {term['AmountFC']}")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add this area's sub-commands to the `ml-connector` parser."""
     pay = sub.add_parser("payments", help="payment status back to Basware").add_subparsers(metavar="ACTION")
@@ -48,3 +69,12 @@ def register(sub: Any) -> None:
     every.add_argument("name")
     every.add_argument("seconds", type=int)
     every.set_defaults(handler=payments_interval)
+    pay_cmd = pay.add_parser("sandbox-pay", help="record a payment in a running Exact sandbox (ml-connector sandbox)")
+    pay_cmd.add_argument("entry_id", help="the Exact EntryID (records show --json: exact_id)")
+    pay_cmd.add_argument("--amount", help="how much was paid (default: all that is open)")
+    pay_cmd.add_argument("--date", help="payment date YYYY-MM-DD (default: today)")
+    pay_cmd.add_argument("--reference", help="the payment reference")
+    pay_cmd.add_argument("--undo", action="store_true", help="undo the latest payment match instead")
+    pay_cmd.add_argument("--division", type=int, help="the sandbox division (default: its first)")
+    pay_cmd.add_argument("--exact-url", default="http://127.0.0.1:8101", help="the Exact sandbox's address")
+    pay_cmd.set_defaults(handler=sandbox_pay)

@@ -256,3 +256,18 @@ def test_the_dashboard_record_page_shows_the_payment_state(
         svc.close()
     assert page.status_code == 200
     assert "paid: 121.00 EUR on 2026-12-03" in page.text
+
+
+def test_the_command_line_records_and_undoes_a_payment_in_a_running_sandbox(
+    pg_services: Services, own_sandboxes: Sandboxes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = add_tenant(pg_services, own_sandboxes)
+    _record_id, _invoice_id, entry_id = _entry_for(pg_services, own_sandboxes, tenant)
+    url = ["--exact-url", own_sandboxes.exact_url]
+
+    assert cli.main(["payments", "sandbox-pay", entry_id, "--amount", "21.00", "--date", "2026-12-01", *url]) == 0
+    assert "matched 21.00" in capsys.readouterr().out
+    assert [t["Status"] for t in own_sandboxes.exact.payment_terms(DIVISION)] == [20, 50]
+    assert cli.main(["payments", "sandbox-pay", entry_id, "--undo", *url]) == 0
+    assert [t["Status"] for t in own_sandboxes.exact.payment_terms(DIVISION)] == [20, 20]
+    assert cli.main(["payments", "sandbox-pay", entry_id, "--amount", "999", *url]) == 1
