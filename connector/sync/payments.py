@@ -41,7 +41,8 @@ from connector.store.tenants import Tenant, list_tenants
 from connector.sync.services import Services
 
 log = logging.getLogger(__name__)
-LAST_RUN = "payments:last_run"
+LAST_RUN = "payments:last_run"  # when beat last started the tenant's sync
+LAST_DONE = "payments:last_done"  # when a sync of the tenant last ended well
 DEFAULT_INTERVAL = 900
 TERMS_ENTITY_TYPE = 10  # sync/Deleted: payment terms
 LEASE = 900.0  # one sync per tenant at a time: beat and `ml-connector payments sync` never send side by side
@@ -75,29 +76,36 @@ def is_due(tenant: Tenant, last_run: float | None, now: float) -> bool:
     return last_run is None or now - last_run >= interval(tenant)
 
 
-def sync_due_tenants(svc: Services, now: float | None = None) -> int:
-    """Sync every tenant that is due; one tenant's failure is logged and does not stop the others."""
+def claim_due_tenants(svc: Services, now: float | None = None) -> list[Tenant]:
+    """The tenants whose payment sync is due, each marked as started now (so the next beat skips them)."""
     now = time.time() if now is None else now
-    reported = 0
+    due = []
     for tenant in list_tenants(svc.db):
         last = state.get(svc.db, tenant.id, LAST_RUN)
-        if not is_due(tenant, float(last) if last else None, now):
-            continue
-        try:
-            result = sync_tenant_once(svc, tenant)
-        except ConnectorError as exc:  # its last run stays put, so the next beat tries again
-            log.warning("tenant=%s step=payments failed: %s", tenant.name, exc)
-            continue
-        if result is not None:
+        if is_due(tenant, float(last) if last else None, now):
             state.put(svc.db, tenant.id, LAST_RUN, repr(now))
-            reported += result.reported
-    return reported
+            due.append(tenant)
+    return due
+
+
+def sync_logged(svc: Services, tenant: Tenant) -> int:
+    """`sync_tenant_once`, its failure logged (the next interval tries again); how many responses were sent."""
+    try:
+        result = sync_tenant_once(svc, tenant)
+    except ConnectorError as exc:
+        log.warning("tenant=%s step=payments failed: %s", tenant.name, exc)
+        return 0
+    return result.reported if result else 0
 
 
 def sync_tenant_once(svc: Services, tenant: Tenant) -> SyncResult | None:
     """`sync_tenant` under the tenant's payment lease; None when another process is syncing it right now."""
     with held_or_skip(svc.db, f"payments:{tenant.id}", ttl=LEASE) as mine:
-        return sync_tenant(svc, tenant) if mine else None
+        if not mine:
+            return None
+        result = sync_tenant(svc, tenant)
+    state.put(svc.db, tenant.id, LAST_DONE, repr(time.time()))
+    return result
 
 
 def sync_tenant(svc: Services, tenant: Tenant) -> SyncResult:
@@ -107,10 +115,12 @@ def sync_tenant(svc: Services, tenant: Tenant) -> SyncResult:
     division = exact.division
     cursor = _current_cursor(svc, tenant, exact, result)
     rows = exact.payment_terms_since(cursor.terms_since)
-    removed = [row for row in exact.deleted_since(cursor.deleted_since) if row.get("EntityType") == TERMS_ENTITY_TYPE]
+    deletions = exact.deleted_since(cursor.deleted_since)
+    removed = [row for row in deletions if row.get("EntityType") == TERMS_ENTITY_TYPE]
     ours = payments.written_entries(svc.db, tenant.id, _entry_ids(rows))
     kept = [(ours[str(row["TransactionEntryID"]).lower()], _term(row)) for row in rows if _is_ours(row, ours)]
-    moved = Cursor(_highest(rows, cursor.terms_since), _highest(removed, cursor.deleted_since), cursor.move_date)
+    # Past every deletion read, of any entity: they are not ours to read again.
+    moved = Cursor(_highest(rows, cursor.terms_since), _highest(deletions, cursor.deleted_since), cursor.move_date)
     payments.save(svc.db, tenant.id, division, kept, [str(row["EntityKey"]) for row in removed], moved)
     result.terms_read, result.deleted = len(kept), len(removed)
     result.reported = report_changes(svc, tenant, svc.basware(tenant))
