@@ -81,13 +81,13 @@ def measure(args: argparse.Namespace) -> None:
         runs, rng, sent_before = int(86400 / args.interval), random.Random(7), _responses(basware)
         per_day = int(args.invoices * args.paid_share)
         for day in range(1, args.days + 1):
-            before, started = exact.api_calls[division], time.monotonic()
+            before, started, day_start = exact.api_calls[division], time.monotonic(), time.time() + day * 86400
             payers = rng.sample(open_entries, min(per_day, len(open_entries)))
             for run in range(runs):
                 for entry_id in payers[run * len(payers) // runs : (run + 1) * len(payers) // runs]:
                     exact.record_payment(division, entry_id)
                     open_entries.remove(entry_id)
-                payments.sync_tenant(svc, tenant)
+                payments.sync_tenant(svc, tenant, everything=False, now=day_start + run * args.interval)
             calls, sent = exact.api_calls[division] - before, _responses(basware) - sent_before
             sent_before += sent
             print(

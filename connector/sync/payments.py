@@ -45,6 +45,10 @@ LAST_RUN = "payments:last_run"  # when beat last started the tenant's sync
 LAST_DONE = "payments:last_done"  # when a sync of the tenant last ended well
 DEFAULT_INTERVAL = 900
 TERMS_ENTITY_TYPE = 10  # sync/Deleted: payment terms
+# A division move and deleted terms are rare, and noticing them an hour late loses nothing (a move restarts the
+# cursor, a deletion drops terms): beat reads them hourly and the payment terms every run, which halves the calls.
+SLOW_CHECKS_EVERY = 3600.0
+SLOW_CHECKED = "payments:slow_checked"
 LEASE = 900.0  # one sync per tenant at a time: beat and `ml-connector payments sync` never send side by side
 
 
@@ -91,40 +95,52 @@ def claim_due_tenants(svc: Services, now: float | None = None) -> list[Tenant]:
 def sync_logged(svc: Services, tenant: Tenant) -> int:
     """`sync_tenant_once`, its failure logged (the next interval tries again); how many responses were sent."""
     try:
-        result = sync_tenant_once(svc, tenant)
+        result = sync_tenant_once(svc, tenant, everything=False)
     except ConnectorError as exc:
         log.warning("tenant=%s step=payments failed: %s", tenant.name, exc)
         return 0
     return result.reported if result else 0
 
 
-def sync_tenant_once(svc: Services, tenant: Tenant) -> SyncResult | None:
+def sync_tenant_once(svc: Services, tenant: Tenant, *, everything: bool = True) -> SyncResult | None:
     """`sync_tenant` under the tenant's payment lease; None when another process is syncing it right now."""
     with held_or_skip(svc.db, f"payments:{tenant.id}", ttl=LEASE) as mine:
         if not mine:
             return None
-        result = sync_tenant(svc, tenant)
+        result = sync_tenant(svc, tenant, everything=everything)
     state.put(svc.db, tenant.id, LAST_DONE, repr(time.time()))
     return result
 
 
-def sync_tenant(svc: Services, tenant: Tenant) -> SyncResult:
-    """Read what changed in Exact since the last run and tell Basware every payment state that changed."""
+def sync_tenant(svc: Services, tenant: Tenant, *, everything: bool = True, now: float | None = None) -> SyncResult:
+    """Read what changed in Exact since the last run and tell Basware every payment state that changed.
+
+    Without `everything` (beat's runs), the division move check and `sync/Deleted` are read once an hour only.
+    """
+    now = time.time() if now is None else now
     exact = _exact_for_background(svc, tenant)
     result = SyncResult(tenant.name)
     division = exact.division
-    cursor = _current_cursor(svc, tenant, exact, result)
+    slow = everything or _slow_checks_due(svc, tenant, now)
+    cursor = _current_cursor(svc, tenant, exact, result) if slow else payments.cursor(svc.db, tenant.id, division)
     rows = exact.payment_terms_since(cursor.terms_since)
-    deletions = exact.deleted_since(cursor.deleted_since)
+    deletions = exact.deleted_since(cursor.deleted_since) if slow else []
     removed = [row for row in deletions if row.get("EntityType") == TERMS_ENTITY_TYPE]
     ours = payments.written_entries(svc.db, tenant.id, _entry_ids(rows))
     kept = [(ours[str(row["TransactionEntryID"]).lower()], _term(row)) for row in rows if _is_ours(row, ours)]
     # Past every deletion read, of any entity: they are not ours to read again.
     moved = Cursor(_highest(rows, cursor.terms_since), _highest(deletions, cursor.deleted_since), cursor.move_date)
     payments.save(svc.db, tenant.id, division, kept, [str(row["EntityKey"]) for row in removed], moved)
+    if slow:
+        state.put(svc.db, tenant.id, SLOW_CHECKED, repr(now))
     result.terms_read, result.deleted = len(kept), len(removed)
     result.reported = report_changes(svc, tenant, svc.basware(tenant))
     return result
+
+
+def _slow_checks_due(svc: Services, tenant: Tenant, now: float) -> bool:
+    last = state.get(svc.db, tenant.id, SLOW_CHECKED)
+    return last is None or now - float(last) >= SLOW_CHECKS_EVERY
 
 
 def report_changes(svc: Services, tenant: Tenant, basware: BaswareClient) -> int:

@@ -280,3 +280,20 @@ def test_the_command_line_records_and_undoes_a_payment_in_a_running_sandbox(
     assert cli.main(["payments", "sandbox-pay", entry_id, "--undo", *url]) == 0
     assert [t["Status"] for t in own_sandboxes.exact.payment_terms(DIVISION)] == [20, 20]
     assert cli.main(["payments", "sandbox-pay", entry_id, "--amount", "999", *url]) == 1
+
+
+def test_beat_runs_read_the_terms_every_time_and_the_move_check_and_deletions_hourly(
+    pg_services: Services, own_sandboxes: Sandboxes
+) -> None:
+    tenant = add_tenant(pg_services, own_sandboxes)
+    _entry_for(pg_services, own_sandboxes, tenant)
+    start = 2_000_000_000.0
+    payments.sync_tenant(pg_services, tenant, everything=False, now=start)
+    calls = own_sandboxes.exact.api_calls[DIVISION]
+
+    payments.sync_tenant(pg_services, tenant, everything=False, now=start + 900)
+    quick = own_sandboxes.exact.api_calls[DIVISION] - calls
+    payments.sync_tenant(pg_services, tenant, everything=False, now=start + 3600)
+    hourly = own_sandboxes.exact.api_calls[DIVISION] - calls - quick
+
+    assert (quick, hourly) == (1, 3)
