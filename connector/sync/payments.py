@@ -2,8 +2,9 @@
 
 Per tenant (its Exact division): check `system/Divisions.DivisionMoveDate` (a move restarts the row versions, so
 the cursor starts again from 0), read `sync/Cashflow/PaymentTerms` and `sync/Deleted` after the stored row
-versions (all pages, 1,000 rows each; beat reads the move date and the deletions hourly, see SLOW_CHECKS_EVERY), keep the payable terms (`LineType` 22) of entries we wrote, and store them
-with the new cursor in one transaction. Then, for every record whose payment state (connector.mapping.payments)
+versions (all pages, 1,000 rows each; beat reads the move date and the deletions hourly, see
+SLOW_CHECKS_EVERY), keep the payable terms (`LineType` 22) of entries we wrote, and store them with the new
+cursor in one transaction. Then, for every record whose payment state (connector.mapping.payments)
 differs from the one Basware was last told, post a paymentResponse with the full set (docs/api-facts.md, Exact
 payments; Basware paymentResponses).
 
