@@ -65,4 +65,6 @@ beat_schedule = {
     "poll-basware": {"task": "connector.poll_basware", "schedule": timedelta(seconds=60)},
     "sync-vendors": {"task": "connector.sync_vendors", "schedule": timedelta(minutes=15)},
     "sweep-exact-events": {"task": "connector.sweep_exact_events", "schedule": timedelta(minutes=2)},
+    # Each tenant's payment_sync_interval (default 15 minutes) decides; the beat only asks who is due.
+    "sync-payments": {"task": "connector.sync_payments", "schedule": timedelta(seconds=60)},
 }

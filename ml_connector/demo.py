@@ -120,7 +120,8 @@ def run_demo(*, clean_invoices: int = 6, timeout: float = 180.0) -> int:
         done = wait_settled(svc, len(invoices), timeout)
         elapsed = time.monotonic() - sent_at
         _print_outcome(svc, invoices, exact, elapsed, time.monotonic() - started_at, folder)
-        return 0 if done else 1
+        paid = show_one_paid(svc, exact, basware) if done else False
+        return 0 if done and paid else 1
     finally:
         running.stop()
         svc.close()
@@ -209,6 +210,25 @@ def wait_settled(svc: Any, expected: int, timeout: float) -> bool:
         time.sleep(0.3)
     print(f"timed out after {timeout:.0f} s with records still in progress", file=sys.stderr)
     return False
+
+
+def show_one_paid(svc: Any, exact: ExactSandbox, basware: BaswareSandbox) -> bool:
+    """Pay the first written invoice in Exact, run the payment sync once, and show Basware calling it Paid."""
+    from connector.store import records, tenants
+    from connector.sync import payments
+
+    written = [r for r, _ in records.list_records(svc.db, status="written") if r.kind == "invoice" and r.exact_id]
+    if not written:
+        return False
+    record = written[0]
+    exact.record_payment(exact.first_division(), str(record.exact_id), reference="DEMO-PAY-1")
+    result = payments.sync_tenant_once(svc, tenants.get_tenant(svc.db, TENANT))
+    status = basware.invoice(record.basware_id)["processingStatus"]
+    print(
+        f"\nPayment: {record.reference} paid in Exact ({record.currency} {record.gross}); the payment sync sent "
+        f"{result.reported if result else 0} payment response(s) and Basware shows the invoice {status}."
+    )
+    return status == "Paid"
 
 
 def _print_outcome(

@@ -33,6 +33,7 @@ from connector.config import KEY_FILE, Settings
 from connector.errors import ConfigurationError, ConnectorError
 from connector.mapping.reconcile import LABELS
 from connector.store import audit, mappings, records, tenants, tokens
+from connector.store.payments import payments_of
 from connector.store.tenants import Tenant
 from connector.sync import outcomes, reconcile, reminders
 from connector.sync.budget import HEADERS, budget_report
@@ -140,6 +141,9 @@ def record_detail(record_id: int) -> str:
         trail=audit.entries(svc.db, record_id=record.id),
         replayable=views.is_replayable(record.status),
         resolvable=record.status == "blocked" and bool(record.exact_id),
+        payment=payments_of(svc.db, [(record.id, record.tenant_id, record.gross)]).get(record.id)
+        if record.kind == "invoice" and record.status == "written"
+        else None,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import email.utils
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +39,7 @@ LIST_DOCUMENTS = endpoint("GET", "/v1/accountingDocuments")
 GET_DOCUMENT = endpoint("GET", "/v1/accountingDocuments/{invoice_id}")
 ACKNOWLEDGE_DOCUMENT = endpoint("POST", "/v1/accountingDocuments/{invoice_id}/acknowledge")
 TRANSFER_RESPONSE = endpoint("POST", "/v1/accountingDocuments/{invoice_id}/transferResponses")
+PAYMENT_RESPONSE = endpoint("POST", "/v1/accountingDocuments/{invoice_id}/paymentResponses")
 LIST_VENDORS = endpoint("GET", "/v1/vendors")
 GET_VENDOR = endpoint("GET", "/v1/vendors/{code}")
 LIST_ORDERS = endpoint("GET", "/v1/exportedPurchaseOrders")
@@ -156,6 +157,23 @@ class BaswareClient:
         if voucher_number is not None:
             body["voucherNumber1"] = voucher_number
         self._request(TRANSFER_RESPONSE, TRANSFER_RESPONSE.path(invoice_id=invoice_id), body=body)
+
+    def post_payment_response(self, invoice_id: str, payment: Mapping[str, Any], *, external_code: str) -> bool:
+        """Tell Basware an invoice's payment state: the FULL set every time, since fields left out are cleared.
+
+        `payment` holds `paidTotal`, `paymentDate` and optionally `paymentMethod`, `paymentNumber`; the caller
+        gives a new `external_code` for every new state (docs/api-facts.md#basware-paymentresponses). False when
+        Basware already holds a response with this code (409): one sent again after a crash, which it kept.
+        """
+        body: dict[str, Any] = {
+            "externalCode": external_code,
+            "success": True,
+            "paymentBlock": False,
+            "sourceSystem": SOURCE_SYSTEM,
+            **{key: value for key, value in payment.items() if value is not None},
+        }
+        path = PAYMENT_RESPONSE.path(invoice_id=invoice_id)
+        return self._request(PAYMENT_RESPONSE, path, body=body, allowed={409}).status_code != 409
 
     # -- vendors --------------------------------------------------------------------------------------------
 

@@ -7,18 +7,17 @@ connector's exception tree here and nowhere else; Exact's habit of answering bus
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
 
 from connector import metrics
-from connector.errors import APIError, DivisionOutOfScope, FatalAPIError, RateLimited, RetriableAPIError
+from connector.errors import FatalAPIError, RetriableAPIError
 from connector.exact import odata
+from connector.exact.answers import RateLimitInfo, classify
 from connector.exact.auth import SYSTEM, TokenManager
 from connector.jsonutil import dumps, loads
 from connector.transport import redirect_refused, require_secure, send
@@ -45,35 +44,17 @@ ORDERS = "purchaseorder/PurchaseOrders"
 ORDER_LINES = "purchaseorder/PurchaseOrderLines"
 ORDER_SELECT = "PurchaseOrderID,OrderNumber,Supplier,YourRef,OrderDate,ReceiptDate,Currency,AmountFC,OrderStatus"
 BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
+PAYMENT_TERMS = "sync/Cashflow/PaymentTerms"
+DELETED = "sync/Deleted"
+TERM_SELECT = (
+    "ID,Timestamp,TransactionEntryID,LineType,Status,AmountFC,Currency,EndDate,IsFullyPaid,LastPaymentDate,"
+    "PaymentMethod,PaymentReference"
+)
+DELETED_SELECT = "ID,Timestamp,EntityKey,EntityType"
 _MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
-_TRANSIENT = {502, 503, 504}
 Admitted = Callable[[], None] | None  # told when a request passed the rate check and is about to leave
 Progress = Callable[[int, int | None], None]  # (records read so far, records in all, when Exact said)
 _MAX_PAGES = 10_000  # a guard against a server that keeps sending the same __next
-
-
-@dataclass(frozen=True)
-class RateLimitInfo:
-    """The X-RateLimit-* headers of the last response; resets are UTC epoch seconds."""
-
-    limit: int | None = None
-    remaining: int | None = None
-    reset: float | None = None
-    minutely_limit: int | None = None
-    minutely_remaining: int | None = None
-    minutely_reset: float | None = None
-
-    @classmethod
-    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitInfo:
-        """Parse the daily and minutely headers; absent ones stay None."""
-        return cls(
-            limit=_int(headers.get("X-RateLimit-Limit")),
-            remaining=_int(headers.get("X-RateLimit-Remaining")),
-            reset=_epoch_seconds(headers.get("X-RateLimit-Reset")),
-            minutely_limit=_int(headers.get("X-RateLimit-Minutely-Limit")),
-            minutely_remaining=_int(headers.get("X-RateLimit-Minutely-Remaining")),
-            minutely_reset=_epoch_seconds(headers.get("X-RateLimit-Minutely-Reset")),
-        )
 
 
 class CallBudget(Protocol):
@@ -291,6 +272,29 @@ class ExactClient:
         """Remove one line of an entry by its ID."""
         self.delete(f"{ENTRY_LINES}({odata.guid(line_id)})")
 
+    # -- sync endpoints (docs/api-facts.md#exact-sync-and-bulk-endpoints) ---------------------------
+
+    def sync_rows(self, path: str, since: int, select: str) -> list[dict[str, Any]]:
+        """Every row of a `sync/...` endpoint whose row version is above `since`, all pages (1,000 a page).
+
+        Exact allows only `Timestamp gt <n>L` as a filter there; the caller keeps the highest `Timestamp`.
+        """
+        return self.get_all(path, filter=f"Timestamp gt {int(since)}L", select=select)
+
+    def payment_terms_since(self, since: int) -> list[dict[str, Any]]:
+        """Payment terms (payable and receivable) changed after row version `since`."""
+        return self.sync_rows(PAYMENT_TERMS, since, TERM_SELECT)
+
+    def deleted_since(self, since: int) -> list[dict[str, Any]]:
+        """Deletions (`EntityType` says of what; 10 = payment terms) after row version `since`."""
+        return self.sync_rows(DELETED, since, DELETED_SELECT)
+
+    def division_move_date(self) -> datetime | None:
+        """When Exact last moved this division to another database (`system/Divisions`), None if never."""
+        rows = self.get_all("system/Divisions", select="Code,DivisionMoveDate")
+        mine = next((row for row in rows if row.get("Code") == self.division), {})
+        return odata.parse_date(mine.get("DivisionMoveDate"))
+
     # -- transport ---------------------------------------------------------------------------------
 
     def _url(self, path: str, query: str = "") -> str:
@@ -421,73 +425,10 @@ class ExactClient:
         return self.post("crm/BankAccounts", fields)
 
 
-# Exact's words when a published app calls a division the consenting user did not tick (docs/api-facts.md).
-OUT_OF_SCOPE = "not within division scope"
-
-
-def classify(
-    method: str, status: int, headers: Mapping[str, str], content: bytes, *, opens_at: float | None = None
-) -> APIError | None:
-    """The exception an Exact response stands for, or None for success (a pure status classifier).
-
-    `opens_at` is when the rate-limit budget opens again after a 429, if the caller keeps one.
-    """
-    if status < 400:
-        return None
-    message = _error_text(content) or f"HTTP {status}"
-    common: dict[str, Any] = {"system": SYSTEM, "status": status, "body": content}
-    if status == 429:
-        when = opens_at if opens_at is not None else retry_at(headers)
-        return RateLimited(f"rate limit reached: {message}", retry_at=when, **common)
-    if status == 500 and method in ("POST", "PUT") and _error_text(content):
-        # Exact reports business validation (Mandatory: …, Invalid reference: …) as a 500.
-        return FatalAPIError(message, **common)
-    if status >= 500 or status in _TRANSIENT:
-        return RetriableAPIError(message, **common)
-    reason = headers.get("Reason")
-    if reason:
-        message = f"{message} (Reason: {reason})"
-    if status == 403 and OUT_OF_SCOPE in message.lower():
-        return DivisionOutOfScope(message, **common)
-    return FatalAPIError(message, **common)
-
-
-def retry_at(headers: Mapping[str, str], now: Callable[[], float] = time.time) -> float:
-    """When a 429 may be retried: the minutely reset if sent, else the daily one, else a minute from now."""
-    for name in ("X-RateLimit-Minutely-Reset", "X-RateLimit-Reset"):
-        value = _epoch_seconds(headers.get(name))
-        if value is not None:
-            return value
-    return now() + 60
-
-
-def _error_text(content: bytes) -> str:
-    if not content:
-        return ""
-    try:
-        text = odata.error_message(loads(content))
-    except ValueError:
-        return ""
-    # Exact separates validation messages with \r\n; keep them apart but on one log line.
-    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
-
-
 def _query(**options: Any) -> str:
     """`$option=value` pairs, percent-encoded (spaces as %20, which every OData server reads)."""
     parts = [f"${name}={quote(str(value), safe=',()')}" for name, value in options.items() if value is not None]
     return "&".join(parts)
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _epoch_seconds(value: str | None) -> float | None:
-    number = _int(value)
-    return number / 1000 if number is not None else None
 
 
 def _origin(url: str) -> tuple[str, str]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from connector.errors import RateLimited, StorageUnavailable
-from connector.exact.client import RateLimitInfo
+from connector.exact.answers import RateLimitInfo
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")

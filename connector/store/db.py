@@ -48,6 +48,7 @@ tenants = sa.Table(
     sa.Column("notify_webhook_host", sa.String(300)),  # its host alone, what is ever shown
     sa.Column("exact_webhook_url", sa.String(500)),  # our public URL Exact's webhooks are sent to
     sa.Column("exact_webhook_secret", sa.Text),  # encrypted; the Exact app's webhook secret (HashCode key)
+    sa.Column("payment_sync_interval", sa.Integer, default=900),  # seconds between payment syncs; 0 = never
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -209,6 +210,48 @@ exact_events = sa.Table(
     sa.UniqueConstraint("tenant_id", "division", "topic", "action", "key", "created_on", name="uq_exact_events"),
 )
 
+# Per tenant and Exact division: how far the payment sync has read `sync/Cashflow/PaymentTerms` and `sync/Deleted`
+# (row versions), and the division's DivisionMoveDate when it did (a move restarts the row versions).
+payment_cursors = sa.Table(
+    "payment_cursors",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("division", sa.Integer, primary_key=True),
+    sa.Column("terms_since", sa.BigInteger, nullable=False, default=0),
+    sa.Column("deleted_since", sa.BigInteger, nullable=False, default=0),
+    sa.Column("move_date", sa.String(40)),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+# The payable terms of the entries we wrote, as Exact last showed them: the payment state is computed from them.
+payment_terms = sa.Table(
+    "payment_terms",
+    metadata,
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), primary_key=True),
+    sa.Column("term_id", sa.String(40), primary_key=True),
+    sa.Column("division", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("amount", sa.String(40), nullable=False),  # Decimal as text
+    sa.Column("paid_on", sa.String(10)),  # LastPaymentDate, else EndDate (ISO date)
+    sa.Column("method", sa.String(25)),
+    sa.Column("reference", sa.String(250)),
+    sa.Column("row_version", sa.BigInteger, nullable=False),
+)
+
+# Per record: the payment state Basware was last told, and the one being sent (its externalCode), so a crash
+# between Basware's answer and our commit sends the same response again, never a second one.
+payment_reports = sa.Table(
+    "payment_reports",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("reported", sa.Text),  # JSON: the state last confirmed by Basware
+    sa.Column("sending", sa.Text),  # JSON: the state being sent
+    sa.Column("sending_code", sa.String(36)),  # its externalCode
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
@@ -313,6 +356,11 @@ def _exact_webhooks(conn: Connection) -> None:
     metadata.create_all(conn, tables=[exact_events])
 
 
+def _payment_status_sync(conn: Connection) -> None:
+    add_missing_columns(conn, tenants)
+    metadata.create_all(conn, tables=[payment_cursors, payment_terms, payment_reports])
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
@@ -325,6 +373,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (8, _encrypted_chat_webhook),
     (9, _record_division),
     (10, _exact_webhooks),
+    (11, _payment_status_sync),
 ]
 
 

@@ -52,6 +52,7 @@ class Tenant:
     exact_webhook_url: str | None
     webhook_secret_previous_until: float | None
     created_at: float
+    payment_sync_interval: int | None
     _secrets: dict[str, str] = field(repr=False, compare=False)
 
     def secret(self, name: str, box: SecretBox) -> str:

@@ -7,12 +7,14 @@ from typing import Any
 
 from connector.errors import ConfigurationError
 from connector.store import audit, records, tenants
-from connector.store.records import Record, Status
+from connector.store.db import Database
+from connector.store.payments import payments_of
+from connector.store.records import Kind, Record, Status
 from connector.views import problem_text, summary, when
 from ml_connector.context import Context, print_json, print_table
 
 
-def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
+def _record_json(record: Record, tenant_name: str, payment: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "id": record.id,
         "tenant": tenant_name,
@@ -29,8 +31,15 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
         "exact_number": record.exact_number,
         "reason": record.reason,
         "problems": record.problems,
+        "payment": payment,
         "updated_at": when(record.updated_at),
     }
+
+
+def _payments(db: Database, found: list[Record]) -> dict[int, dict[str, Any]]:
+    """The payment state of every invoice written to Exact among the records (other records have none)."""
+    written = [r for r in found if r.kind == Kind.INVOICE and r.exact_id and r.status == Status.WRITTEN]
+    return payments_of(db, [(r.id, r.tenant_id, r.gross) for r in written])
 
 
 def records_list(args: argparse.Namespace, ctx: Context) -> int:
@@ -39,7 +48,8 @@ def records_list(args: argparse.Namespace, ctx: Context) -> int:
     tenant_id = tenants.get_tenant(svc.db, args.tenant).id if args.tenant else None
     found = records.list_records(svc.db, tenant_id=tenant_id, status=args.status)
     if args.json:
-        print_json([_record_json(record, name) for record, name in found])
+        paid = _payments(svc.db, [record for record, _ in found])
+        print_json([_record_json(record, name, paid.get(record.id)) for record, name in found])
         return 0
     rows = [
         (
@@ -67,7 +77,8 @@ def records_show(args: argparse.Namespace, ctx: Context) -> int:
     tenant = tenants.get_tenant(svc.db, record.tenant_id)
     trail = audit.entries(svc.db, record_id=record.id)
     if args.json:
-        print_json(dict(_record_json(record, tenant.name), audit=trail))
+        paid = _payments(svc.db, [record])
+        print_json(dict(_record_json(record, tenant.name, paid.get(record.id)), audit=trail))
         return 0
     for key, value in _record_json(record, tenant.name).items():
         if key != "problems":

@@ -180,6 +180,7 @@ def test_the_demo_writes_the_clean_invoices_and_blocks_the_two_bad_ones(tmp_path
     assert "4 purchase entries written, 2 blocked" in result.stdout
     assert "GL account 4999 does not exist" in result.stdout
     assert "vendor 2001 (Umbrella Facilities) not found" in result.stdout
+    assert "Basware shows the invoice Paid" in result.stdout
 
 
 def test_resolve_refuses_a_record_that_was_not_blocked_on_a_later_version(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import FatalAPIError, RateLimited, RetriableAPIError
-from connector.exact.client import RateLimitInfo, classify, retry_at
+from connector.exact.answers import RateLimitInfo, classify, retry_at
 from connector.jsonutil import dumps
 
 

@@ -27,6 +27,7 @@ from connector.sandbox.basware.auth import Tokens, required_scope
 from connector.sandbox.basware.core import Core
 from connector.sandbox.basware.invoices import Invoices
 from connector.sandbox.basware.orders import PurchaseOrderExports
+from connector.sandbox.basware.payments import PaymentResponses
 from connector.sandbox.basware.push import Push
 from connector.sandbox.basware.vendors import Vendors
 from connector.sandbox.basware.wire import error_list, is_uuid4, json_response
@@ -49,6 +50,7 @@ class BaswareSandbox:
         self.tokens = Tokens(self.core, token_lifetime)
         self.push = Push(self.core, signature_header)
         self.invoices = Invoices(self.core, self.push)
+        self.payments = PaymentResponses(self.core, self.invoices)
         self.vendors = Vendors(self.core)
         self.purchase_orders = PurchaseOrderExports(self.core, self.push)
         self.request_ids: list[str] = []
@@ -103,6 +105,10 @@ class BaswareSandbox:
         """The sandbox's view of one invoice: status, acknowledge count, transfer responses, document."""
         return self.invoices.view(invoice_id)
 
+    def payment_responses(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The payment responses Basware kept for an invoice (the latest 100), oldest first."""
+        return self.payments.of(invoice_id)
+
     def set_faults(self, delay: float = 0.0, error_5xx_count: int = 0, drop_count: int = 0) -> None:
         """Slow every API call by `delay` s; the next N calls answer 503, the M after drop the connection."""
         with self.lock:
@@ -156,6 +162,7 @@ class BaswareSandbox:
             ("/v1/accountingDocuments/<invoice_id>", self.invoices.get, ["GET"]),
             ("/v1/accountingDocuments/<invoice_id>/acknowledge", self.invoices.acknowledge, ["POST"]),
             ("/v1/accountingDocuments/<invoice_id>/transferResponses", self.invoices.transfer_response, ["POST"]),
+            ("/v1/accountingDocuments/<invoice_id>/paymentResponses", self.payments.post, ["POST"]),
             ("/v1/vendors", self.vendors.list, ["GET"]),
             ("/v1/vendors/<code>", self.vendors.get, ["GET"]),
             ("/v1/subscriptions", self.push.post_subscriptions, ["POST"]),
@@ -164,6 +171,7 @@ class BaswareSandbox:
             ("/v1/exportedPurchaseOrders/<external_code>", self.purchase_orders.get, ["GET"]),
             ("/v1/exportedPurchaseOrders/<external_code>/acknowledge", self.purchase_orders.acknowledge, ["POST"]),
             ("/_objects/<object_id>", self.core.get_object, ["GET"]),
+            ("/_sandbox/invoices/<invoice_id>/payment-responses", self.payments.admin_view, ["GET"]),
             *admin.routes(),
         ]
         for rule, view, methods in routes:

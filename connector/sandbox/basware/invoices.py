@@ -49,6 +49,11 @@ class Invoices:
             }
         return str(doc["invoiceId"])
 
+    def document(self, invoice_id: str) -> dict[str, Any] | None:
+        """The stored document itself (not a copy), for the parts that change it under the lock; None if unknown."""
+        stored = self._invoices.get(invoice_id)
+        return stored["doc"] if stored else None
+
     def view(self, invoice_id: str) -> dict[str, Any]:
         """The sandbox's view of one invoice: status, acknowledge count, transfer responses, document."""
         with self.core.lock:

@@ -12,6 +12,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from flask import Flask, Response, g, request
@@ -28,6 +30,7 @@ from connector.sandbox.exact.master_data import MasterData
 from connector.sandbox.exact.oauth import Grant, Lifetimes, OAuthServer
 from connector.sandbox.exact.order_lines import ORDERS, OrderLines
 from connector.sandbox.exact.orders import OrdersControl, PurchaseOrders
+from connector.sandbox.exact.payments import PaymentTerms, register_payment_admin
 from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, gl_row, seed_division, seed_guid
 from connector.sandbox.exact.state import Division, State
 from connector.sandbox.exact.validation import GL_ACCOUNTS, JOURNALS, lookup
@@ -76,6 +79,7 @@ class ExactSandbox:
         self.orders = OrdersControl(self._state)
         self._entries = PurchaseEntries(self._state)
         self.webhooks = Webhooks(self._state)
+        self.payments = PaymentTerms(self._state)
         families: list[Resource] = [
             Accounts(self._state),
             MasterData(self._state),
@@ -84,8 +88,9 @@ class ExactSandbox:
             EntryLines(self._state),
             PurchaseOrders(self._state),
             OrderLines(self._state),
-            Divisions(self._state),
+            Divisions(self._state, self.payments.move_date),
             self.webhooks,
+            self.payments,
         ]
         self._routes = {entity.path.lower(): (entity, family) for family in families for entity in family.sets}
         self.app = self._create_app()
@@ -232,6 +237,30 @@ class ExactSandbox:
         """Change an order's `OrderStatus`; anything but 10 (open) makes it refuse changes."""
         self.orders.set_order_status(division, order_id, status)
 
+    def record_payment(
+        self,
+        division: int,
+        entry_id: str,
+        amount: Decimal | None = None,
+        *,
+        on: datetime | None = None,
+        reference: str | None = None,
+    ) -> dict[str, Any]:
+        """Match a payment to an entry: all that is open, or `amount` of it (a partial payment)."""
+        return self.payments.pay(division, entry_id, amount, on=on, reference=reference)
+
+    def undo_payment(self, division: int, entry_id: str) -> dict[str, Any]:
+        """Undo the latest payment match of an entry: its term is open again."""
+        return self.payments.undo(division, entry_id)
+
+    def payment_terms(self, division: int) -> list[dict[str, Any]]:
+        """Every payment term of a division (one or more per entry)."""
+        return self.payments.terms(division)
+
+    def move_division(self, division: int) -> datetime:
+        """Exact moved the division to another database: DivisionMoveDate changes, row versions restart."""
+        return self.payments.move(division)
+
     def state(self) -> dict[str, Any]:
         """A JSON-friendly summary for `/_sandbox/state`."""
         with self._state.lock:
@@ -257,6 +286,7 @@ class ExactSandbox:
             "/api/v1/<int:division>/<path:resource>", view_func=self._api, methods=["GET", "POST", "PUT", "DELETE"]
         )
         register_admin(app, self)
+        register_payment_admin(app, self.payments, self.first_division)
         app.register_error_handler(404, lambda _: odata_error(404, "Not found"))
         app.register_error_handler(405, lambda _: odata_error(405, "Method not allowed"))
         return app

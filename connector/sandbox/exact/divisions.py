@@ -8,6 +8,9 @@ test set a scope for the client's next consent (`set_consent_scope`); the scope 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from flask import Response, g
 
 import connector.sandbox.exact.query as query
@@ -16,7 +19,9 @@ from connector.sandbox.exact.state import Division, State
 from connector.sandbox.exact.wire import NOT_ALLOWED, ApiFailure, Call, EntitySet
 
 DIVISIONS = "system/divisions"
-DIVISION_SET = EntitySet(DIVISIONS, "Code", "System.Division", ("Code", "Description", "Current", "Customer"))
+DIVISION_SET = EntitySet(
+    DIVISIONS, "Code", "System.Division", ("Code", "Description", "Current", "Customer", "DivisionMoveDate")
+)
 OUT_OF_SCOPE = "User division is not within division scope"
 
 
@@ -31,8 +36,9 @@ class Divisions:
 
     sets: tuple[EntitySet, ...] = (DIVISION_SET,)
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, move_date: Callable[[int], datetime | None] = lambda _number: None) -> None:
         self.state = state
+        self.move_date = move_date  # when a division last moved database (the payment terms' ledger knows)
 
     def handle(self, division: Division, call: Call) -> Response:
         """Answer a GET; anything else is not allowed."""
@@ -41,7 +47,7 @@ class Divisions:
         scope = g.get("grant_scope")  # of the grant making this call (see `ExactSandbox._api`)
         rows = [
             {"Code": d.number, "Description": f"Company {d.number}", "Current": d.number == division.number,
-             "Customer": None}
+             "Customer": None, "DivisionMoveDate": self.move_date(d.number)}
             for d in self.state.divisions.values()
             if d.accessible and (scope is None or d.number in scope)
         ]  # fmt: skip
