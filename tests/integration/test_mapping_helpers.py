@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
@@ -24,7 +23,7 @@ from connector.store.records import Record
 from connector.sync.services import Services
 from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, notification, signed_headers
+from tests.support import Sandboxes, notification, post_signed
 
 DIVISION = 100001
 D = Decimal
@@ -60,9 +59,7 @@ def deliver(svc: Services, sandboxes: Sandboxes, receiver: str, tenant: str, doc
     """Put the invoice in Basware, send its signed notification to the receiver; the record's id."""
     invoice_id = sandboxes.basware.add_invoice(document)
     body = notification(invoice_id)
-    response = requests.post(
-        f"{receiver}/webhooks/basware/{tenant}", data=body, headers=signed_headers(body), timeout=30
-    )
+    response = post_signed(receiver, tenant, body)
     assert response.status_code == 202, response.text
     [found] = [r for r, _ in records.list_records(svc.db) if r.basware_id == invoice_id]
     return found.id

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from connector import jsonutil
 from connector.sandbox.basware import BaswareSandbox, make_invoice, make_purchase_order
@@ -25,7 +24,7 @@ from connector.store.tenants import Tenant
 from connector.sync import polling
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, signed_headers
+from tests.support import Sandboxes, add_tenant, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -153,8 +152,7 @@ def _notify(receiver: str, tenant: Tenant, task_type: str, document_id: str) -> 
     body = jsonutil.dumps(
         {"taskId": str(uuid.uuid4()), "taskStatus": "New", "taskType": task_type, "documentId": document_id}
     ).encode()
-    url = f"{receiver}/webhooks/basware/{tenant.name}"
-    return requests.post(url, data=body, headers=signed_headers(body), timeout=30).status_code
+    return post_signed(receiver, tenant.name, body).status_code
 
 
 def test_a_webhook_and_a_poll_for_the_same_documents_at_once_give_one_exact_document_each(

@@ -23,8 +23,15 @@ from connector.sync.services import Services
 from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
 from tests.integration.test_grant_lifecycle import kill_grant, post_invoice, reconsent
-from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes, add_tenant
-from tests.unit.test_reminders import WebhookInbox, running_webhook
+from tests.support import (
+    BASWARE_SECRET,
+    EXACT_SECRET,
+    WEBHOOK_SECRET,
+    Sandboxes,
+    WebhookInbox,
+    add_tenant,
+    running_webhook,
+)
 
 pytestmark = pytest.mark.integration
 
