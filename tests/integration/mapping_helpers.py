@@ -1,7 +1,7 @@
 """Helpers for the mapping integration tests: deliver an invoice through the receiver, run the CLI in-process,
 an Exact sandbox of a test's own (so call counts and raw request bodies belong to that test alone).
 
-No tests here; the other test_mapping_* modules import these.
+A support module, not a test module: the test_mapping_* modules import these.
 """
 
 from __future__ import annotations
