@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 
 from connector.sandbox.exact import ExactSandbox
-from connector.sandbox.server import ServerThread
 from connector.store import records
 from connector.store.records import Record
 from connector.sync.services import Services
 from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, notification, post_signed
+from tests.support import Sandboxes, notification, own_exact_next_to, post_signed
 
 DIVISION = 100001
 D = Decimal
@@ -120,8 +119,8 @@ def own_exact(sandboxes: Sandboxes) -> Iterator[OwnExact]:
     exact = ExactSandbox(minute_limit=10_000)
     exact.add_division()
     recorder = BodyRecorder(exact.app)
-    with ServerThread(recorder) as server:
-        yield OwnExact(Sandboxes(exact, sandboxes.basware, server.url, sandboxes.basware_url), recorder)
+    with own_exact_next_to(sandboxes, exact, recorder) as own:
+        yield OwnExact(own, recorder)
 
 
 CliRunner = Callable[..., tuple[int, str, str]]

@@ -19,7 +19,6 @@ import requests
 
 from connector.exact.auth import ExactOAuth
 from connector.sandbox.exact import ExactSandbox
-from connector.sandbox.server import ServerThread
 from connector.store import audit, records, state, tenants
 from connector.store.db import exact_tokens
 from connector.store.tenants import Tenant
@@ -36,6 +35,7 @@ from tests.support import (
     add_tenant,
     free_port,
     notification,
+    own_exact_next_to,
     post_signed,
     smtp_services,
 )
@@ -50,8 +50,8 @@ def own_exact(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     """An Exact sandbox of this test only (its clock can be moved), next to the session's Basware sandbox."""
     exact = ExactSandbox(minute_limit=10**6, day_limit=10**8)
     exact.add_division(DIVISION)
-    with ServerThread(exact.app) as server:
-        yield Sandboxes(exact, sandboxes.basware, server.url, sandboxes.basware_url)
+    with own_exact_next_to(sandboxes, exact) as own:
+        yield own
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from connector.sandbox.basware import BaswareSandbox, make_purchase_order
+from connector.sandbox.basware import make_purchase_order
 from connector.sandbox.exact.items import DEFAULT_ITEM
 from connector.sandbox.exact.seed import seed_guid
 from connector.sandbox.server import ServerThread
@@ -27,7 +27,7 @@ from connector.sync.order import OrderKind
 from connector.sync.plan import Plan
 from connector.sync.services import Services
 from tests.integration.conftest import wait_for
-from tests.support import Sandboxes, add_tenant, notification, post_signed
+from tests.support import Sandboxes, add_tenant, notification, own_basware_next_to, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -36,9 +36,8 @@ DIVISION = 100001
 @pytest.fixture(scope="module")
 def po_sandboxes(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     """The session's Exact sandbox with a Basware sandbox of this module's own."""
-    basware = BaswareSandbox()
-    with ServerThread(basware.app) as server:
-        yield Sandboxes(sandboxes.exact, basware, sandboxes.exact_url, server.url)
+    with own_basware_next_to(sandboxes) as own:
+        yield own
 
 
 @pytest.fixture(scope="module")

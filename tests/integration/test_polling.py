@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from connector import jsonutil
-from connector.sandbox.basware import BaswareSandbox, make_invoice, make_purchase_order
+from connector.sandbox.basware import make_invoice, make_purchase_order
 from connector.sandbox.exact.items import DEFAULT_ITEM
 from connector.sandbox.server import ServerThread
 from connector.store import audit, records, tenants
@@ -24,7 +24,7 @@ from connector.store.tenants import Tenant
 from connector.sync import polling
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, post_signed
+from tests.support import Sandboxes, add_tenant, own_basware_next_to, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -35,9 +35,8 @@ INTERVAL = 300
 @pytest.fixture
 def own_basware(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     """The session's Exact sandbox with a fresh Basware sandbox for this test alone."""
-    basware = BaswareSandbox()
-    with ServerThread(basware.app) as server:
-        yield Sandboxes(sandboxes.exact, basware, sandboxes.exact_url, server.url)
+    with own_basware_next_to(sandboxes) as own:
+        yield own
 
 
 @pytest.fixture(scope="module")

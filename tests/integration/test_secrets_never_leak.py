@@ -30,6 +30,7 @@ from tests.support import (
     Sandboxes,
     WebhookInbox,
     add_tenant,
+    own_exact_next_to,
     running_webhook,
 )
 
@@ -158,9 +159,8 @@ def test_a_full_life_shows_no_secret_or_token_anywhere(
 @pytest.fixture
 def own_exact(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     from connector.sandbox.exact import ExactSandbox
-    from connector.sandbox.server import ServerThread
 
     exact = ExactSandbox(minute_limit=10**6, day_limit=10**8)
     exact.add_division(100001)
-    with ServerThread(exact.app) as server:
-        yield Sandboxes(exact, sandboxes.basware, server.url, sandboxes.basware_url)
+    with own_exact_next_to(sandboxes, exact) as own:
+        yield own

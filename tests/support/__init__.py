@@ -2,6 +2,7 @@
 
 - `notifications`: a Basware notification, its signature, the one way to post it to a receiver.
 - `tenants`: a tenant wired to running sandboxes (and consented), or one with made-up credentials.
+- `sandboxes`: both sandboxes as a test reaches them, or one of a test's own beside the shared other.
 - `clocks` and `tokens`: time moved by hand, tokens made by hand, a scripted OAuth.
 - `outbound`: a real SMTP mailbox and chat webhook that catch what the connector tells operators.
 - `workers`: the one way to start (and stop) a real Celery worker process.
@@ -17,11 +18,11 @@ from tests.support.outbound import (
     running_webhook,
     smtp_services,
 )
+from tests.support.sandboxes import Sandboxes, own_basware_next_to, own_exact_next_to
 from tests.support.tenants import (
     BASWARE_SECRET,
     EXACT_SECRET,
     VAT_MAPPINGS,
-    Sandboxes,
     add_tenant,
     consent,
     plain_tenant,
@@ -43,6 +44,8 @@ __all__ = [
     "consent",
     "free_port",
     "notification",
+    "own_basware_next_to",
+    "own_exact_next_to",
     "plain_tenant",
     "post_signed",
     "post_to",

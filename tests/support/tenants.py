@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from connector.sandbox.basware import BaswareSandbox
-from connector.sandbox.exact import ExactSandbox
 from connector.store import mappings, tenants
 from connector.store.tenants import Tenant
 from connector.sync import grants
 from connector.sync.services import Services
 from tests.support.notifications import WEBHOOK_SECRET
+from tests.support.sandboxes import Sandboxes
 
 EXACT_SECRET = "test-exact-client-secret-93ab"
 BASWARE_SECRET = "test-basware-client-secret-51de"
 VAT_MAPPINGS = [("vat_code", "VAT21", "1"), ("vat_code", "VAT9", "2"), ("vat_code", "VAT0", "0")]
-
-
-@dataclass
-class Sandboxes:
-    exact: ExactSandbox
-    basware: BaswareSandbox
-    exact_url: str
-    basware_url: str
 
 
 def add_tenant(
