@@ -8,7 +8,7 @@
 - `workers`: the one way to start (and stop) a real Celery worker process.
 """
 
-from tests.support.clocks import FakeClock
+from tests.support.clocks import FakeClock, early_in_a_minute
 from tests.support.notifications import WEBHOOK_SECRET, notification, post_signed, post_to, signed_headers
 from tests.support.outbound import (
     Mailbox,
@@ -23,6 +23,7 @@ from tests.support.tenants import (
     BASWARE_SECRET,
     EXACT_SECRET,
     VAT_MAPPINGS,
+    add_sharing_tenant,
     add_tenant,
     consent,
     plain_tenant,
@@ -40,8 +41,10 @@ __all__ = [
     "Sandboxes",
     "ScriptedOAuth",
     "WebhookInbox",
+    "add_sharing_tenant",
     "add_tenant",
     "consent",
+    "early_in_a_minute",
     "free_port",
     "notification",
     "own_basware_next_to",

@@ -40,6 +40,8 @@ def post_to(url: str, name: str, body: bytes, headers: dict[str, str], timeout: 
     return requests.post(f"{url}/webhooks/basware/{name}", data=body, headers=headers, timeout=timeout)
 
 
-def post_signed(url: str, name: str, body: bytes, secret: str = WEBHOOK_SECRET) -> requests.Response:
+def post_signed(
+    url: str, name: str, body: bytes, secret: str = WEBHOOK_SECRET, timeout: float = 30
+) -> requests.Response:
     """POST a body signed with the tenant's secret, as Basware does."""
-    return post_to(url, name, body, signed_headers(body, secret))
+    return post_to(url, name, body, signed_headers(body, secret), timeout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -85,12 +84,6 @@ def add_sharing_tenant(svc: Services, first: Tenant) -> Tenant:
         svc.token_store(second).save(stored)
     tenants.update_tenant(svc.db, second.id, exact_division=first.exact_division)
     return svc.tenant(second.id)
-
-
-def early_in_a_minute(margin: float = 15.0) -> None:
-    """Wait for the next minute if this one ends within `margin` seconds, so a few calls share one fixed window."""
-    if time.time() % 60 > 60 - margin:
-        time.sleep(60.5 - time.time() % 60)
 
 
 def consent(svc: Services, tenant: Tenant) -> int:
