@@ -16,6 +16,7 @@ from connector.config import Settings, load_settings
 from connector.crypto import generate_key
 from connector.sync.services import Services
 from connector.wiring import build_services
+from tests.support import Mailbox, WebhookInbox, running_mailbox, running_webhook
 
 # Anything that reads settings at import time (celeryconfig) must not write into the work tree.
 os.environ.setdefault("CONNECTOR_DATA_DIR", tempfile.mkdtemp(prefix="mlc-tests-"))
@@ -96,3 +97,17 @@ def sqlite_services(tmp_path: Path, secret_key: str) -> Iterator[Services]:
     svc.db.upgrade()
     yield svc
     svc.close()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on a loopback port, and what it received."""
+    with running_mailbox() as running:
+        yield running
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[WebhookInbox, str]]:
+    """A real chat webhook receiver, and its URL."""
+    with running_webhook() as running:
+        yield running

@@ -29,7 +29,11 @@ def _answer(code: int, **body: Any) -> Any:
 
 @bp.post("/webhooks/basware/<tenant_name>")
 def receive(tenant_name: str) -> Any:
-    """Accept one Basware notification (202), a duplicate (200) or refuse it with a reason."""
+    """Accept one Basware notification (202), a duplicate (200) or refuse it with a reason.
+
+    Long on purpose: one guard per way a request can fail (size, tenant, signature, JSON, storage), in the order the
+    answer depends on, each ending in the answer Basware gets; split up, the order would be hidden across helpers.
+    """
     svc = connector_services()
     body = read_body(svc.settings.max_body_bytes)  # the raw bytes: the signature is over exactly these
     if body is None:

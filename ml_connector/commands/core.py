@@ -246,7 +246,10 @@ def sandbox(args: argparse.Namespace, _ctx: Context) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add this area's sub-commands to the `ml-connector` parser."""
+    """Add this area's sub-commands to the `ml-connector` parser.
+
+    Long because it is a table: one line per sub-command and option, read top to bottom as `--help` shows them.
+    """
     db = sub.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
     db.add_parser("upgrade", help="create or upgrade the schema").set_defaults(handler=db_upgrade)
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,19 +14,13 @@ from connector.sandbox.server import ServerThread
 from connector.store import records
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
-from tests.integration.receiving import Enqueued
-from tests.support import Sandboxes, add_tenant
+from tests.support import Sandboxes, add_tenant, free_port, running_worker, worker_environment
+from tests.support.receiving import Enqueued
 
 # The session worker's process id, for tests that kill its pool processes on purpose.
 WORKER_PIDS: dict[str, int] = {}
 # Where the session worker serves its Prometheus metrics (multiprocess, from its main process).
 WORKER_METRICS: dict[str, str] = {}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -53,20 +43,6 @@ def celery_app(redis_url: str, celery_queue: str):  # type: ignore[no-untyped-de
     app.pool.force_close_all()
 
 
-def worker_environment(
-    pg_url: str, redis_url: str, secret_key: str, data_dir: Path, queue: str = "connector"
-) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        CONNECTOR_DATABASE_URL=pg_url,
-        CELERY_BROKER_URL=redis_url,
-        CONNECTOR_SECRET_KEY=secret_key,
-        CONNECTOR_DATA_DIR=str(data_dir),
-        CELERY_TASK_DEFAULT_QUEUE=queue,
-    )
-    return env
-
-
 @pytest.fixture(scope="session")
 def worker(  # type: ignore[no-untyped-def]
     celery_app,
@@ -80,56 +56,13 @@ def worker(  # type: ignore[no-untyped-def]
     """A real `celery -A workers worker` process on PostgreSQL and Redis; yields its log file."""
     data_dir = tmp_path_factory.mktemp("worker")
     log_path = data_dir / "worker.log"
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "--concurrency",
-        "3",
-        "--without-gossip",
-        "--without-mingle",
-        "-Q",
-        celery_queue,
-        "-n",
-        f"{celery_queue}@%h",
-    ]
     env = worker_environment(pg_url, redis_url, secret_key, data_dir, celery_queue)
     metrics_port = free_port()
     env.update(PROMETHEUS_MULTIPROC_DIR=str(data_dir / "metrics"), CONNECTOR_WORKER_METRICS_PORT=str(metrics_port))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_ready(celery_app, process, log_path, f"{celery_queue}@{socket.gethostname()}")
+    with running_worker(celery_app, celery_queue, env, log_path) as process:
         WORKER_PIDS["main"] = process.pid
         WORKER_METRICS["url"] = f"http://127.0.0.1:{metrics_port}/metrics"
         yield log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_ready(app, process: subprocess.Popen[bytes], log_path: Path, node: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-3000:]}")
-        if app.control.ping(destination=[node], timeout=0.5):  # ours only: other sessions share Redis
-            return
-    raise RuntimeError(f"worker did not answer a ping:\n{log_path.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ from connector.sync import steps
 from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
-from tests.integration.receiving import Enqueued, post_to
-from tests.integration.test_mapping_helpers import DIVISION, row, unique
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.integration.mapping_helpers import DIVISION, row, unique
+from tests.support import Sandboxes, add_tenant, notification, post_to, signed_headers
+from tests.support.receiving import Enqueued
 from webhook_receiver import create_app
 from workers import tasks
 from workers.context import using

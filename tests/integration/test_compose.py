@@ -28,7 +28,7 @@ from connector.store import records
 from connector.wiring import build_services
 from tests.conftest import _admin, make_settings
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, free_port, notification, post_signed
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,12 +38,6 @@ FLOWER_AUTH = "ops:compose-test-password"
 
 def _compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _interpolate(text: str, env: dict[str, str]) -> str:
@@ -148,7 +142,7 @@ def _replace_ports(text: str, ports: dict[str, str]) -> str:
 def running(compose_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """migrate to completion, then receiver, worker, beat and flower as the compose file runs them."""
     services = _compose()["services"]
-    receiver_port, flower_port = _free_port(), _free_port()
+    receiver_port, flower_port = free_port(), free_port()
     # The only change to the compose commands: free ports, so that a busy 8000 or 5555 cannot fail the run.
     ports = {
         "0.0.0.0:8000": f"127.0.0.1:{receiver_port}",
@@ -254,9 +248,7 @@ def test_an_invoice_flows_through_the_compose_processes(
         receiver = running["receiver_url"]
         body = notification(invoice_id)
 
-        response = requests.post(
-            f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=30
-        )
+        response = post_signed(receiver, tenant.name, body)
 
         assert response.status_code == 202
         record_id = response.json()["record_id"]

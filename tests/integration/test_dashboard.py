@@ -20,6 +20,7 @@ from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
 from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes, add_tenant, consent
+from tests.support.receiving import Enqueued
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
@@ -35,17 +36,6 @@ PROBLEM = {
 }
 
 
-class Enqueued(list[int]):
-    """Record ids handed to the broker; `fail` makes the broker look down."""
-
-    fail = False
-
-    def __call__(self, record_id: int) -> None:
-        if self.fail:
-            raise ConnectionError("broker unreachable")
-        self.append(record_id)
-
-
 @pytest.fixture(scope="module")
 def admin_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
     """Services on the session database, with the dashboard's admin user configured.
@@ -57,11 +47,6 @@ def admin_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPa
     svc = build_services(settings)
     yield svc
     svc.close()
-
-
-@pytest.fixture
-def enqueued() -> Enqueued:
-    return Enqueued()
 
 
 @pytest.fixture

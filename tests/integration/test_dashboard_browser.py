@@ -24,7 +24,7 @@ from connector.store import admin_auth, audit, records
 from connector.store.db import sign_in_failures
 from connector.sync.services import Services
 from tests.conftest import make_settings
-from tests.integration.test_mapping_helpers import deliver, entries, row, settle, unique
+from tests.integration.mapping_helpers import deliver, entries, row, settle, unique
 from tests.support import Sandboxes, add_tenant
 from webhook_receiver import create_app
 

@@ -21,8 +21,8 @@ from connector.sandbox.server import ServerThread
 from connector.store import tenants
 from connector.store.db import mappings, records
 from connector.sync.services import Services
-from tests.integration import test_mapping_helpers as helpers
-from tests.integration.test_mapping_helpers import CliRunner, row, unique
+from tests.integration import mapping_helpers as helpers
+from tests.integration.mapping_helpers import CliRunner, row, unique
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration

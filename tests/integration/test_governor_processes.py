@@ -23,8 +23,7 @@ import pytest
 from connector.sandbox.exact import ExactSandbox
 from connector.sandbox.server import ServerThread
 from connector.sync.services import Services
-from tests.integration.conftest import worker_environment
-from tests.support import Sandboxes, add_tenant
+from tests.support import Sandboxes, add_tenant, worker_environment
 
 pytestmark = pytest.mark.integration
 LIMIT = 20

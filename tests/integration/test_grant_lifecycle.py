@@ -19,7 +19,6 @@ import requests
 
 from connector.exact.auth import ExactOAuth
 from connector.sandbox.exact import ExactSandbox
-from connector.sandbox.server import ServerThread
 from connector.store import audit, records, state, tenants
 from connector.store.db import exact_tokens
 from connector.store.tenants import Tenant
@@ -28,13 +27,16 @@ from connector.sync.services import Services
 from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
 from tests.integration.test_invoice_end_to_end import _two_line_invoice
-from tests.support import EXACT_SECRET, Sandboxes, add_tenant, notification, signed_headers
-from tests.unit.test_reminders import (
+from tests.support import (
+    EXACT_SECRET,
     Mailbox,
+    Sandboxes,
     WebhookInbox,
+    add_tenant,
     free_port,
-    running_mailbox,
-    running_webhook,
+    notification,
+    own_exact_next_to,
+    post_signed,
     smtp_services,
 )
 
@@ -48,20 +50,8 @@ def own_exact(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     """An Exact sandbox of this test only (its clock can be moved), next to the session's Basware sandbox."""
     exact = ExactSandbox(minute_limit=10**6, day_limit=10**8)
     exact.add_division(DIVISION)
-    with ServerThread(exact.app) as server:
-        yield Sandboxes(exact, sandboxes.basware, server.url, sandboxes.basware_url)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    with running_mailbox() as running:
-        yield running
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[WebhookInbox, str]]:
-    with running_webhook() as running:
-        yield running
+    with own_exact_next_to(sandboxes, exact) as own:
+        yield own
 
 
 @pytest.fixture
@@ -97,8 +87,7 @@ def post_invoice(receiver: str, sandboxes: Sandboxes, svc: Services, tenant: Ten
     """A new invoice in Basware, its signed notification through the receiver; returns the record id."""
     invoice_id = sandboxes.basware.add_invoice(_two_line_invoice(f"INV-{uuid.uuid4().hex[:8]}"))
     body = notification(invoice_id)
-    url = f"{receiver}/webhooks/basware/{tenant.name}"
-    with requests.post(url, data=body, headers=signed_headers(body), timeout=30) as response:
+    with post_signed(receiver, tenant.name, body) as response:
         assert response.status_code == 202
     [record] = [r for r, _ in records.list_records(svc.db, tenant_id=tenant.id) if r.basware_id == invoice_id]
     return record.id

@@ -9,14 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact.seed import PURCHASE_JOURNAL, seed_guid
 from connector.store import audit, records
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, notification, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -56,9 +55,7 @@ def _entries(sandboxes: Sandboxes, your_ref: str) -> list[dict[str, Any]]:
 
 
 def _post(receiver: str, tenant: str, body: bytes) -> int:
-    response = requests.post(
-        f"{receiver}/webhooks/basware/{tenant}", data=body, headers=signed_headers(body), timeout=30
-    )
+    response = post_signed(receiver, tenant, body)
     return response.status_code
 
 

@@ -16,8 +16,9 @@ import redis
 import requests
 
 from connector.sync.services import Services
-from tests.integration.conftest import free_port, wait_for, worker_environment
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.integration.conftest import wait_for
+from tests.support import Sandboxes, add_tenant, free_port, notification, post_signed, stop, worker_environment
+from tests.support.workers import worker_command
 
 pytestmark = pytest.mark.integration
 
@@ -54,24 +55,13 @@ def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def test_the_worker_and_beat_write_json_lines_naming_the_step(
     json_env: dict[str, str], celery_app: Any, pg_services: Services, sandboxes: Sandboxes, tmp_path: Path
 ) -> None:
     queue = json_env["CELERY_TASK_DEFAULT_QUEUE"]
     worker_log, beat_log = tmp_path / "worker.log", tmp_path / "beat.log"
     celery = [sys.executable, "-m", "celery", "-A", "workers"]
-    worker = _start(
-        [*celery, "worker", "-l", "INFO", "-c", "1", "-Q", queue, "-n", f"{queue}@%h"], json_env, worker_log
-    )
+    worker = _start(worker_command(queue, concurrency=1), json_env, worker_log)
     beat_args = ["beat", "-l", "INFO", "-s", str(tmp_path / "schedule")]
     beat = _start([*celery, *beat_args], json_env, beat_log)
     tenant = add_tenant(pg_services, sandboxes)
@@ -85,8 +75,8 @@ def test_the_worker_and_beat_write_json_lines_naming_the_step(
         wait_for(lambda: f'"record": "{record_id}"' in worker_log.read_text(), what="a line about the record")
         wait_for(lambda: "Starting" in beat_log.read_text(), what="beat to start")
     finally:
-        _stop(worker)
-        _stop(beat)
+        stop(worker)
+        stop(beat)
 
     lines = _objects(worker_log)
     assert any(line["logger"].startswith("celery") and "ready" in line["message"] for line in lines)  # Celery's own
@@ -112,13 +102,11 @@ def test_the_receiver_under_gunicorn_writes_json_lines(
     try:
         wait_for(lambda: _answers(f"{url}/healthz"), what="gunicorn")
         body = notification("doc-1")
-        bad = requests.post(
-            f"{url}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body, "wrong"), timeout=10
-        )
+        bad = post_signed(url, tenant.name, body, secret="wrong")
         assert bad.status_code == 401
         wait_for(lambda: "rejected" in log.read_text(), what="the rejection in the log")
     finally:
-        _stop(server)
+        stop(server)
 
     lines = _objects(log)
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in lines)

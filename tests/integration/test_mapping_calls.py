@@ -13,8 +13,8 @@ import pytest
 
 from connector.sandbox.basware import make_invoice
 from connector.sync.services import Services
-from tests.integration import test_mapping_helpers as helpers
-from tests.integration.test_mapping_helpers import OwnExact, deliver, entries, row, settle, unique
+from tests.integration import mapping_helpers as helpers
+from tests.integration.mapping_helpers import OwnExact, deliver, entries, row, settle, unique
 from tests.support import add_tenant
 
 pytestmark = pytest.mark.integration

@@ -15,9 +15,9 @@ from connector.sandbox.basware import make_invoice
 from connector.sandbox.exact.seed import seed_guid
 from connector.store import audit, master, tenants
 from connector.sync.services import Services
-from tests.integration import test_mapping_helpers as helpers
+from tests.integration import mapping_helpers as helpers
 from tests.integration.conftest import wait_for
-from tests.integration.test_mapping_helpers import (
+from tests.integration.mapping_helpers import (
     DIVISION,
     CliRunner,
     deliver,

@@ -14,8 +14,8 @@ from connector.sandbox.basware import make_invoice, make_vendor
 from connector.sandbox.exact.seed import seed_guid
 from connector.store import audit, mappings, records
 from connector.sync.services import Services
-from tests.integration import test_mapping_helpers as helpers
-from tests.integration.test_mapping_helpers import (
+from tests.integration import mapping_helpers as helpers
+from tests.integration.mapping_helpers import (
     DIVISION,
     CliRunner,
     deliver,

@@ -21,9 +21,9 @@ from connector.sandbox.server import ServerThread
 from connector.store import admin_auth, db, inbox
 from connector.sync.services import Services
 from tests.conftest import make_settings
-from tests.integration.conftest import WORKER_METRICS, free_port, wait_for, worker_environment
-from tests.integration.test_mapping_helpers import deliver, row, settle, unique
-from tests.support import Sandboxes, add_tenant
+from tests.integration.conftest import WORKER_METRICS, wait_for
+from tests.integration.mapping_helpers import deliver, row, settle, unique
+from tests.support import Sandboxes, add_tenant, free_port, worker_environment
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
-from connector import jsonutil
-from connector.sandbox.basware import BaswareSandbox, make_purchase_order
+from connector.sandbox.basware import make_purchase_order
 from connector.sandbox.exact.items import DEFAULT_ITEM
 from connector.sandbox.exact.seed import seed_guid
 from connector.sandbox.server import ServerThread
@@ -29,7 +27,7 @@ from connector.sync.order import OrderKind
 from connector.sync.plan import Plan
 from connector.sync.services import Services
 from tests.integration.conftest import wait_for
-from tests.support import Sandboxes, add_tenant, signed_headers
+from tests.support import Sandboxes, add_tenant, notification, own_basware_next_to, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -38,9 +36,8 @@ DIVISION = 100001
 @pytest.fixture(scope="module")
 def po_sandboxes(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     """The session's Exact sandbox with a Basware sandbox of this module's own."""
-    basware = BaswareSandbox()
-    with ServerThread(basware.app) as server:
-        yield Sandboxes(sandboxes.exact, basware, sandboxes.exact_url, server.url)
+    with own_basware_next_to(sandboxes) as own:
+        yield own
 
 
 @pytest.fixture(scope="module")
@@ -83,17 +80,8 @@ def _three_line_order(number: str, *, paper: int = 10, external_code: str | None
 
 
 def _notify(receiver: str, tenant: Tenant, external_code: str) -> int:
-    body = jsonutil.dumps(
-        {
-            "taskId": str(uuid.uuid4()),
-            "taskStatus": "New",
-            "taskType": "ExportedPurchaseOrders",
-            "taskSubType": "WaitingForExport",
-            "documentId": external_code,
-        }
-    ).encode()
-    url = f"{receiver}/webhooks/basware/{tenant.name}"
-    return requests.post(url, data=body, headers=signed_headers(body), timeout=30).status_code
+    body = notification(external_code, task_type="ExportedPurchaseOrders", sub_type="WaitingForExport")
+    return post_signed(receiver, tenant.name, body).status_code
 
 
 def _exact_orders(sandboxes: Sandboxes, your_ref: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
 from tests.integration.conftest import settled, wait_for
-from tests.integration.test_mapping_helpers import DIVISION, deliver, entries, row
+from tests.integration.mapping_helpers import DIVISION, deliver, entries, row
 from tests.support import Sandboxes, add_tenant
 from workers import tasks
 from workers.context import using

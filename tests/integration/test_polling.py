@@ -13,10 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from connector import jsonutil
-from connector.sandbox.basware import BaswareSandbox, make_invoice, make_purchase_order
+from connector.sandbox.basware import make_invoice, make_purchase_order
 from connector.sandbox.exact.items import DEFAULT_ITEM
 from connector.sandbox.server import ServerThread
 from connector.store import audit, records, tenants
@@ -25,7 +24,7 @@ from connector.store.tenants import Tenant
 from connector.sync import polling
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, signed_headers
+from tests.support import Sandboxes, add_tenant, own_basware_next_to, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -36,9 +35,8 @@ INTERVAL = 300
 @pytest.fixture
 def own_basware(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     """The session's Exact sandbox with a fresh Basware sandbox for this test alone."""
-    basware = BaswareSandbox()
-    with ServerThread(basware.app) as server:
-        yield Sandboxes(sandboxes.exact, basware, sandboxes.exact_url, server.url)
+    with own_basware_next_to(sandboxes) as own:
+        yield own
 
 
 @pytest.fixture(scope="module")
@@ -153,8 +151,7 @@ def _notify(receiver: str, tenant: Tenant, task_type: str, document_id: str) -> 
     body = jsonutil.dumps(
         {"taskId": str(uuid.uuid4()), "taskStatus": "New", "taskType": task_type, "documentId": document_id}
     ).encode()
-    url = f"{receiver}/webhooks/basware/{tenant.name}"
-    return requests.post(url, data=body, headers=signed_headers(body), timeout=30).status_code
+    return post_signed(receiver, tenant.name, body).status_code
 
 
 def test_a_webhook_and_a_poll_for_the_same_documents_at_once_give_one_exact_document_each(

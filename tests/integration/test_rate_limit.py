@@ -16,7 +16,7 @@ from connector.store import records
 from connector.store.db import exact_budget
 from connector.sync import master, steps, vendor_sync
 from connector.sync.services import Services
-from tests.integration import test_mapping_helpers as helpers
+from tests.integration import mapping_helpers as helpers
 from tests.support import Sandboxes, add_sharing_tenant, add_tenant, early_in_a_minute
 
 pytestmark = pytest.mark.integration

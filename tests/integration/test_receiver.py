@@ -19,8 +19,8 @@ from connector.store.tenants import Tenant
 from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
-from tests.integration.receiving import Enqueued, post_to, stored
-from tests.support import WEBHOOK_SECRET, Sandboxes, add_tenant, notification, signed_headers
+from tests.support import WEBHOOK_SECRET, Sandboxes, add_tenant, notification, post_to, signed_headers
+from tests.support.receiving import Enqueued, stored
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration

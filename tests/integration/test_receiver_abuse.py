@@ -7,14 +7,14 @@ import requests
 
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
-from tests.integration.receiving import Enqueued, post_to, stored
-from tests.support import notification, signed_headers
+from tests.support import notification, post_signed, signed_headers
+from tests.support.receiving import Enqueued, stored
 
 pytestmark = pytest.mark.integration
 
 
 def _signed_post(receiver_url: str, tenant: Tenant, body: bytes) -> requests.Response:
-    return post_to(receiver_url, tenant.name, body, signed_headers(body))
+    return post_signed(receiver_url, tenant.name, body)
 
 
 def _notification_with(**fields: str) -> bytes:

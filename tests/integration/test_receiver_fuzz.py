@@ -14,8 +14,8 @@ from connector.basware.signature import sign
 from connector.store import inbox
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
-from tests.integration.receiving import Enqueued
 from tests.support import WEBHOOK_SECRET
+from tests.support.receiving import Enqueued
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration

@@ -31,8 +31,8 @@ from connector.sync import outcomes, steps
 from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
-from tests.integration import test_mapping_helpers as helpers
-from tests.integration.test_mapping_helpers import CliRunner, OwnExact, row, unique
+from tests.integration import mapping_helpers as helpers
+from tests.integration.mapping_helpers import CliRunner, OwnExact, row, unique
 from tests.support import add_tenant
 from webhook_receiver import create_app
 

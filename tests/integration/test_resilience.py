@@ -10,14 +10,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from connector.sandbox.basware import make_invoice
 from connector.store import audit, records
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
 from tests.integration.conftest import WORKER_PIDS, settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, notification, post_signed
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -42,9 +41,7 @@ def _send(receiver: str, tenant: Tenant, sandboxes: Sandboxes, number: str) -> s
         )
     )
     body = notification(invoice_id)
-    response = requests.post(
-        f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=30
-    )
+    response = post_signed(receiver, tenant.name, body)
     assert response.status_code == 202
     return invoice_id
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,18 +11,13 @@ import pytest
 import requests
 
 from connector.sandbox.standalone import BASWARE_CLIENT
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_sandbox_command_serves_exact_oauth_and_basware_tokens() -> None:
-    exact_port, basware_port = _free_port(), _free_port()
+    exact_port, basware_port = free_port(), free_port()
     command = [
         sys.executable,
         "-m",

@@ -23,8 +23,16 @@ from connector.sync.services import Services
 from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
 from tests.integration.test_grant_lifecycle import kill_grant, post_invoice, reconsent
-from tests.support import BASWARE_SECRET, EXACT_SECRET, WEBHOOK_SECRET, Sandboxes, add_tenant
-from tests.unit.test_reminders import WebhookInbox, running_webhook
+from tests.support import (
+    BASWARE_SECRET,
+    EXACT_SECRET,
+    WEBHOOK_SECRET,
+    Sandboxes,
+    WebhookInbox,
+    add_tenant,
+    own_exact_next_to,
+    running_webhook,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -151,9 +159,8 @@ def test_a_full_life_shows_no_secret_or_token_anywhere(
 @pytest.fixture
 def own_exact(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
     from connector.sandbox.exact import ExactSandbox
-    from connector.sandbox.server import ServerThread
 
     exact = ExactSandbox(minute_limit=10**6, day_limit=10**8)
     exact.add_division(100001)
-    with ServerThread(exact.app) as server:
-        yield Sandboxes(exact, sandboxes.basware, server.url, sandboxes.basware_url)
+    with own_exact_next_to(sandboxes, exact) as own:
+        yield own

@@ -14,8 +14,8 @@ import requests
 import yaml
 
 from connector.sync.services import Services
-from tests.integration.conftest import free_port, wait_for, worker_environment
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.integration.conftest import wait_for
+from tests.support import Sandboxes, add_tenant, free_port, notification, post_signed, worker_environment
 
 pytestmark = pytest.mark.integration
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
@@ -68,9 +68,7 @@ def test_idle_and_dribbling_clients_do_not_stop_health_checks_or_webhooks(
 
         ready = requests.get(f"{receiver}/readyz", timeout=10)
         body = notification("doc-slow-clients")
-        accepted = requests.post(
-            f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=10
-        )
+        accepted = post_signed(receiver, tenant.name, body, timeout=10)
     finally:
         for sock in held:
             sock.close()

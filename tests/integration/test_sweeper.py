@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.server import ServerThread
@@ -17,7 +16,7 @@ from connector.store import inbox, records
 from connector.store.db import inbox as inbox_table
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, notification, post_signed
 from workers import context as worker_context
 
 pytestmark = pytest.mark.integration
@@ -62,9 +61,7 @@ def test_events_recorded_while_the_broker_was_down_are_delivered_once_it_is_back
     invoice_id = sandboxes.basware.add_invoice(make_invoice(number, "1001", "Acme Supplies BV", [row]))
     body = notification(invoice_id)
 
-    response = requests.post(
-        f"{receiver_without_broker}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=30
-    )
+    response = post_signed(receiver_without_broker, tenant.name, body)
 
     assert response.status_code == 202  # recorded, so Basware must not redeliver
     [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)

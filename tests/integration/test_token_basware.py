@@ -15,7 +15,7 @@ from connector.sandbox.server import ServerThread
 from connector.store.basware_tokens import DbBaswareTokenStore
 from connector.store.db import basware_tokens
 from connector.sync.services import Services
-from tests.unit.test_reminders import plain_tenant
+from tests.support import plain_tenant
 
 pytestmark = pytest.mark.integration
 CLIENT_ID, SECRET = "bw-shared", "bw-shared-secret"

@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import requests
 
 from connector.sandbox.basware import make_invoice
 from connector.store import audit, records
@@ -15,7 +14,7 @@ from connector.store.tenants import Tenant
 from connector.sync import outcomes
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, notification, post_signed
 from workers.tasks import start_chain
 
 pytestmark = pytest.mark.integration
@@ -43,9 +42,7 @@ def _invoice(number: str, invoice_id: str, net: str, tax: str, account: str = "4
 
 def _deliver(receiver: str, tenant: Tenant, invoice_id: str) -> int:
     body = notification(invoice_id)
-    response = requests.post(
-        f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=30
-    )
+    response = post_signed(receiver, tenant.name, body)
     assert response.status_code in (200, 202)
     return int(response.json()["record_id"])
 

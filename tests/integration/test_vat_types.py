@@ -12,7 +12,7 @@ from connector.sandbox.exact.seed import INCLUSIVE_VAT_CODE
 from connector.store import mappings, records
 from connector.sync import steps
 from connector.sync.services import Services
-from tests.integration.test_mapping_helpers import entries, row, unique
+from tests.integration.mapping_helpers import entries, row, unique
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration

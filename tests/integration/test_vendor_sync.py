@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 
-from connector.sandbox.basware import BaswareSandbox, make_vendor
-from connector.sandbox.server import ServerThread
+from connector.sandbox.basware import make_vendor
 from connector.store import audit, mappings, tenants
 from connector.store.tenants import Tenant
 from connector.sync import vendor_sync
 from connector.sync.services import Services
 from ml_connector import cli
-from tests.support import Sandboxes, add_tenant
+from tests.support import Sandboxes, add_tenant, own_basware_next_to
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
@@ -29,9 +28,8 @@ INTERVAL = 900
 
 @pytest.fixture
 def own_basware(sandboxes: Sandboxes) -> Iterator[Sandboxes]:
-    basware = BaswareSandbox()
-    with ServerThread(basware.app) as server:
-        yield Sandboxes(sandboxes.exact, basware, sandboxes.exact_url, server.url)
+    with own_basware_next_to(sandboxes) as own:
+        yield own
 
 
 def _tenant(svc: Services, sandboxes: Sandboxes, *, auto_create: bool = True) -> Tenant:

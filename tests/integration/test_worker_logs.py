@@ -8,12 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import requests
 
 from connector.sandbox.basware import make_invoice
 from connector.sync.services import Services
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, add_tenant, notification, signed_headers
+from tests.support import Sandboxes, add_tenant, notification, post_signed
 
 pytestmark = pytest.mark.integration
 
@@ -40,9 +39,7 @@ def test_step_lines_in_the_worker_log_say_which_tenant_record_and_step(
         )
     )
     body = notification(invoice_id)
-    record_id = requests.post(
-        f"{receiver}/webhooks/basware/{tenant.name}", data=body, headers=signed_headers(body), timeout=30
-    ).json()["record_id"]
+    record_id = post_signed(receiver, tenant.name, body).json()["record_id"]
     wait_for(lambda: settled(pg_services, record_id), what="the invoice")
 
     lines = [line for line in worker.read_text().splitlines() if f"[tenant={tenant.id} record={record_id} " in line]

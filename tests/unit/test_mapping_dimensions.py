@@ -23,7 +23,6 @@ MASTER = MasterData(
     cost_centers={
         "CC100": {"Code": "CC100", "EndDate": None},
         "CC900": {"Code": "CC900", "EndDate": date(2020, 12, 31)},
-        "CC950": {"Code": "CC950", "EndDate": date(2026, 11, 20)},
     },
     cost_units={"CU1": {"Code": "CU1", "EndDate": None}},
     vat_codes={
@@ -87,15 +86,11 @@ def test_a_clean_row_becomes_an_exact_line_with_guid_codes_and_basware_amounts()
 @pytest.mark.parametrize(
     ("row", "mapping", "expected"),
     [
-        # GL and cost center: the same code when there is no mapping; a mapping wins
+        # a GL mapping wins (cost center and cost unit mappings: tests/unit/test_planning.py, both kinds)
         (_row(account_code="G-OFFICE"), {("gl_account", "G-OFFICE"): "4010"}, {"GLAccount": "gl-4010"}),
-        (_row(cost_center_code="SALES"), {("cost_center", "SALES"): "CC100"}, {"CostCenter": "CC100"}),
-        (_row(cost_unit_code="P-7"), {("cost_unit", "P-7"): "CU1"}, {"CostUnit": "CU1"}),
         # VAT from the tax percentage when the row has no tax code
         (_row(tax_code=None, tax_percent=D("21.00")), {}, {"VATCode": "1"}),
         (_row(tax_code=None, tax_percent=D("5.50"), tax=D("5.50")), {}, {"VATCode": "5"}),
-        # a cost center is usable up to and including its end date
-        (_row(cost_center_code="CC950"), {}, {"CostCenter": "CC950"}),
     ],
 )
 def test_mappings_and_defaults_choose_the_exact_code(
@@ -113,16 +108,7 @@ def test_mappings_and_defaults_choose_the_exact_code(
         (_row(account_code="4001"), "gl_account", "4001", "4001", "GL account 4001 does not exist", ["4000", "4010"]),
         (_row(account_code="4129"), "gl_account", "4129", "4129", "GL account 4129 is blocked in Exact", None),
         (_row(account_code=None), "gl_account", None, None, "the coding row has no GL account", []),
-        (
-            _row(cost_center_code="CC900"),
-            "cost_center",
-            "CC900",
-            "CC900",
-            "cost center CC900 ended on 2020-12-31",
-            None,
-        ),
-        (_row(cost_center_code="CC1000"), "cost_center", "CC1000", "CC1000", "cost center CC1000 does not", ["CC100"]),
-        (_row(cost_unit_code="CU9"), "cost_unit", "CU9", "CU9", "cost unit CU9 does not exist", ["CU1"]),
+        # ended and unknown cost centers and cost units: tests/unit/test_planning.py, over both kinds
         (_row(tax_code="VAT6"), "vat_code", "VAT6", None, "no VAT mapping for Basware tax VAT6", ["1"]),
         (_row(tax_code=None, tax_percent=None), "vat_code", None, None, "neither a tax code nor a tax percentage", []),
         (

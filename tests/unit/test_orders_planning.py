@@ -114,14 +114,6 @@ def test_every_bad_line_is_named_with_its_reason() -> None:
     assert len(problems) == 6
 
 
-def test_a_mapped_cost_center_is_used() -> None:
-    order = _order(_line(1, buyer_product_code="PAPER-A4", coding=(OrderCoding(1, cost_center_code="SALES"),)))
-
-    lines, problems = plan_lines(order, ITEMS, MASTER, {("cost_center", "SALES"): "CC100"}, None)
-
-    assert problems == [] and lines[0]["CostCenter"] == "CC100"
-
-
 def test_amounts_must_agree_to_the_cent() -> None:
     good = _order(_line(1, net_sum=Decimal("8.20")), _line(2, net_sum=Decimal("8.20")), net_sum=Decimal("16.40"))
     bad_line = _order(_line(1, net_sum=Decimal("8.21")), net_sum=Decimal("8.21"))

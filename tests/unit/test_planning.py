@@ -112,6 +112,32 @@ def test_an_unknown_dimension_names_usable_close_matches(case: Case) -> None:
 
 
 @both_kinds
+@pytest.mark.parametrize(
+    ("cost_center", "cost_unit", "field", "code", "text", "suggestion"),
+    [
+        ("CC900", None, "cost_center", "CC900", f"cost center CC900 ended on {ON - timedelta(days=1)}", None),
+        (
+            "CC1000",
+            None,
+            "cost_center",
+            "CC1000",
+            "cost center CC1000 does not exist in Exact division 100001",
+            "CC100",
+        ),
+        (None, "CU9", "cost_unit", "CU9", "cost unit CU9 does not exist in Exact division", "CU1"),
+    ],
+)
+def test_a_wrong_dimension_is_named_with_its_codes_and_a_usable_match(
+    case: Case, cost_center: str | None, cost_unit: str | None, field: str, code: str, text: str, suggestion: str | None
+) -> None:
+    _lines, [problem] = case.plan(cost_center, cost_unit)
+
+    assert (problem.row, problem.field, problem.basware_code, problem.mapped_code) == (1, field, code, code)
+    assert problem.text.startswith(text)
+    assert suggestion is None or suggestion in problem.suggestions
+
+
+@both_kinds
 def test_a_mapped_dimension_is_used(case: Case) -> None:
     lines, problems = case.plan("SALES", "P-7", {("cost_center", "SALES"): "CC100", ("cost_unit", "P-7"): "CU1"})
 

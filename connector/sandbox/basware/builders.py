@@ -35,25 +35,7 @@ def make_invoice(
     A row is a dict (account_code, cost_center_code, tax_code, tax_percent, net, tax, optional project_code and
     row_index, else its position) or a tuple in that order.
     """
-    keys = ("account_code", "cost_center_code", "tax_code", "tax_percent", "net", "tax", "project_code")
-    coding_rows = []
-    for index, row in enumerate(rows, start=1):
-        values = dict(zip(keys, row, strict=False)) if isinstance(row, tuple) else dict(row)
-        net, tax = decimal_value(values["net"]), decimal_value(values["tax"])
-        coding_rows.append(
-            {
-                "externalCode": str(uuid.uuid4()),
-                "rowIndex": values.get("row_index") or index,
-                "accountCode": values["account_code"],
-                "costCenterCode": values.get("cost_center_code"),
-                "projectCode": values.get("project_code"),
-                "taxCode": values.get("tax_code"),
-                "taxPercent": decimal_value(values.get("tax_percent") or 0),
-                "taxSum": tax,
-                "netTotal": net,
-                "grossTotal": net + tax,
-            }
-        )
+    coding_rows = [_coding_row(index, row) for index, row in enumerate(rows, start=1)]
     net_sum = sum((row["netTotal"] for row in coding_rows), Decimal("0"))
     tax_sum = sum((row["taxSum"] for row in coding_rows), Decimal("0"))
     return {
@@ -72,6 +54,26 @@ def make_invoice(
         "description": f"Invoice {invoice_number} from {supplier_name}",
         "processingStatus": "WaitingForTransfer",
         "codingRows": coding_rows,
+    }
+
+
+_ROW_KEYS = ("account_code", "cost_center_code", "tax_code", "tax_percent", "net", "tax", "project_code")
+
+
+def _coding_row(index: int, row: dict[str, Any] | tuple[Any, ...]) -> dict[str, Any]:
+    values = dict(zip(_ROW_KEYS, row, strict=False)) if isinstance(row, tuple) else dict(row)
+    net, tax = decimal_value(values["net"]), decimal_value(values["tax"])
+    return {
+        "externalCode": str(uuid.uuid4()),
+        "rowIndex": values.get("row_index") or index,
+        "accountCode": values["account_code"],
+        "costCenterCode": values.get("cost_center_code"),
+        "projectCode": values.get("project_code"),
+        "taxCode": values.get("tax_code"),
+        "taxPercent": decimal_value(values.get("tax_percent") or 0),
+        "taxSum": tax,
+        "netTotal": net,
+        "grossTotal": net + tax,
     }
 
 

@@ -24,8 +24,7 @@ from connector.store.tokens import DbTokenStore, token_health
 from connector.sync import grants
 from connector.sync.services import Services
 from ml_connector import cli
-from tests.support import Sandboxes, ScriptedOAuth, add_tenant, tokens
-from tests.unit.test_reminders import plain_tenant
+from tests.support import Sandboxes, ScriptedOAuth, add_tenant, plain_tenant, tokens
 
 
 @pytest.fixture

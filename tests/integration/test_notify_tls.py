@@ -14,7 +14,7 @@ from aiosmtpd.smtp import AuthResult
 
 from connector.config import load_settings
 from connector.notify import Notifier, requires_tls
-from tests.unit.test_reminders import Mailbox, free_port
+from tests.support import Mailbox, free_port
 
 SMTP_PASSWORD = "smtp-password-never-in-clear"
 

@@ -16,7 +16,7 @@ from connector.store import audit
 from connector.sync.services import Services
 from connector.wiring import build_services
 from ml_connector.context import Context
-from tests.unit.test_reminders import plain_tenant
+from tests.support import plain_tenant
 from workers import context as worker_context
 
 

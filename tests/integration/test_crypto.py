@@ -16,7 +16,7 @@ from connector.sync.services import Services
 from connector.wiring import build_services
 from ml_connector import cli
 from tests.conftest import make_settings
-from tests.unit.test_reminders import plain_tenant
+from tests.support import plain_tenant
 
 OLD, NEW = generate_key(), generate_key()
 

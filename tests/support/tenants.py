@@ -1,68 +1,22 @@
-"""Helpers for tests: a tenant wired to running sandboxes, authorized; signed notifications."""
+"""Tenants for tests: one wired to running sandboxes and authorized, or one with made-up credentials."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from connector import jsonutil
-from connector.basware.signature import sign
-from connector.exact.tokens import ExactTokens
-from connector.sandbox.basware import BaswareSandbox
-from connector.sandbox.exact import ExactSandbox
 from connector.store import mappings, tenants
 from connector.store.tenants import Tenant
 from connector.sync import grants
 from connector.sync.services import Services
+from tests.support.notifications import WEBHOOK_SECRET
+from tests.support.sandboxes import Sandboxes
 
-WEBHOOK_SECRET = "test-webhook-secret-6c1f-0123456789abcdef"  # 32+ bytes, as the connector requires
 EXACT_SECRET = "test-exact-client-secret-93ab"
 BASWARE_SECRET = "test-basware-client-secret-51de"
 VAT_MAPPINGS = [("vat_code", "VAT21", "1"), ("vat_code", "VAT9", "2"), ("vat_code", "VAT0", "0")]
-
-
-class FakeClock:
-    """A clock the test moves by hand, shared by the sandbox and the client so expiry needs no sleeping."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def tokens(n: int, issued_at: float = 1000.0, lifetime: float = 600) -> ExactTokens:
-    return ExactTokens(f"access-{n}", f"refresh-{n}", issued_at, issued_at + lifetime)
-
-
-class ScriptedOAuth:
-    """Stands in for ExactOAuth: answers refreshes from a script and records what it was sent."""
-
-    def __init__(self, *answers: Any) -> None:
-        self.answers = list(answers)
-        self.sent: list[str] = []
-
-    def refresh(self, refresh_token: str) -> ExactTokens:
-        self.sent.append(refresh_token)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-@dataclass
-class Sandboxes:
-    exact: ExactSandbox
-    basware: BaswareSandbox
-    exact_url: str
-    basware_url: str
 
 
 def add_tenant(
@@ -132,12 +86,6 @@ def add_sharing_tenant(svc: Services, first: Tenant) -> Tenant:
     return svc.tenant(second.id)
 
 
-def early_in_a_minute(margin: float = 15.0) -> None:
-    """Wait for the next minute if this one ends within `margin` seconds, so a few calls share one fixed window."""
-    if time.time() % 60 > 60 - margin:
-        time.sleep(60.5 - time.time() % 60)
-
-
 def consent(svc: Services, tenant: Tenant) -> int:
     """Run the consent flow against the Exact sandbox (which consents at once)."""
     url, state = grants.consent_url(svc, tenant)
@@ -146,17 +94,18 @@ def consent(svc: Services, tenant: Tenant) -> int:
     return grants.complete_consent(svc, tenant, grants.code_from_callback(callback, state))
 
 
-def notification(document_id: str, task_id: str | None = None, task_type: str = "AccountingDocuments") -> bytes:
-    """The bytes of a Basware push notification."""
-    payload: dict[str, Any] = {
-        "taskId": task_id or str(uuid.uuid4()),
-        "taskStatus": "New",
-        "taskType": task_type,
-        "taskSubType": "WaitingForTransfer",
-        "documentId": document_id,
-    }
-    return jsonutil.dumps(payload).encode()
-
-
-def signed_headers(body: bytes, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
-    return {"Content-Type": "application/json", "X-BW-Signature": sign(secret, body)}
+def plain_tenant(svc: Services, name: str = "acme", **fields: Any) -> Tenant:
+    """A tenant with made-up credentials (nothing is called here)."""
+    values: dict[str, Any] = dict(
+        exact_region="NL",
+        exact_client_id="exact-app",
+        exact_client_secret="exact-secret-unit",
+        exact_redirect_uri="http://127.0.0.1:9/cb",
+        basware_region="EU",
+        basware_client_id="bw-app",
+        basware_client_secret="bw-secret-unit",
+        webhook_secret="hook-secret-unit-0123456789abcdef",
+        purchase_journal="60",
+    )
+    values.update(fields)
+    return tenants.add_tenant(svc.db, svc.box, name=name, **values)

@@ -1,7 +1,7 @@
 """Helpers for the mapping integration tests: deliver an invoice through the receiver, run the CLI in-process,
 an Exact sandbox of a test's own (so call counts and raw request bodies belong to that test alone).
 
-No tests here; the other test_mapping_* modules import these.
+A support module, not a test module: the test_mapping_* modules import these.
 """
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from connector.sandbox.exact import ExactSandbox
-from connector.sandbox.server import ServerThread
 from connector.store import records
 from connector.store.records import Record
 from connector.sync.services import Services
 from ml_connector import cli
 from tests.integration.conftest import settled, wait_for
-from tests.support import Sandboxes, notification, signed_headers
+from tests.support import Sandboxes, notification, own_exact_next_to, post_signed
 
 DIVISION = 100001
 D = Decimal
@@ -60,9 +58,7 @@ def deliver(svc: Services, sandboxes: Sandboxes, receiver: str, tenant: str, doc
     """Put the invoice in Basware, send its signed notification to the receiver; the record's id."""
     invoice_id = sandboxes.basware.add_invoice(document)
     body = notification(invoice_id)
-    response = requests.post(
-        f"{receiver}/webhooks/basware/{tenant}", data=body, headers=signed_headers(body), timeout=30
-    )
+    response = post_signed(receiver, tenant, body)
     assert response.status_code == 202, response.text
     [found] = [r for r, _ in records.list_records(svc.db) if r.basware_id == invoice_id]
     return found.id
@@ -123,8 +119,8 @@ def own_exact(sandboxes: Sandboxes) -> Iterator[OwnExact]:
     exact = ExactSandbox(minute_limit=10_000)
     exact.add_division()
     recorder = BodyRecorder(exact.app)
-    with ServerThread(recorder) as server:
-        yield OwnExact(Sandboxes(exact, sandboxes.basware, server.url, sandboxes.basware_url), recorder)
+    with own_exact_next_to(sandboxes, exact, recorder) as own:
+        yield OwnExact(own, recorder)
 
 
 CliRunner = Callable[..., tuple[int, str, str]]
