@@ -23,7 +23,8 @@ from prometheus_client.registry import Collector
 import webhook_receiver.auth as auth
 from connector import views
 from connector.store import gauges
-from connector.store.db import Database
+from connector.sync.budget import budget_report
+from connector.sync.services import Services
 from webhook_receiver.context import connector_services
 
 bp = Blueprint("metrics", __name__)
@@ -69,7 +70,7 @@ def scrape() -> Any:
     refused = auth.authenticate()
     if refused is not None:
         return refused
-    text = generate_latest(_process_registry()) + generate_latest(_database_registry(connector_services().db))
+    text = generate_latest(_process_registry()) + generate_latest(_database_registry(connector_services()))
     return Response(text, 200, {"Cache-Control": "no-store"}, content_type=CONTENT_TYPE)
 
 
@@ -81,17 +82,17 @@ def _process_registry() -> Any:
     return registry
 
 
-def _database_registry(db: Database) -> CollectorRegistry:
+def _database_registry(svc: Services) -> CollectorRegistry:
     registry = CollectorRegistry()
-    registry.register(DatabaseCollector(db))
+    registry.register(DatabaseCollector(svc))
     return registry
 
 
 class DatabaseCollector(Collector):
     """Gauges read from the database when scraped."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, svc: Services) -> None:
+        self.svc, self.db = svc, svc.db
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = time.time()
@@ -139,13 +140,13 @@ class DatabaseCollector(Collector):
     def _budgets(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
             "ml_connector_exact_budget_remaining",
-            "Calls Exact said were left in the window, per tenant and division (window: minute or day).",
+            "Exact calls left in the window of each app and division, per tenant using it (minute or day).",
             labels=["tenant", "division", "window"],
         )
-        for tenant, division, figures in gauges.exact_budgets(self.db):
-            for window, key in (("minute", "minutely_remaining"), ("day", "remaining")):
-                if isinstance(figures.get(key), int | float):
-                    family.add_metric([tenant, str(division or ""), window], figures[key])
+        for division in budget_report(self.svc):
+            for tenant in division.tenants:
+                family.add_metric([tenant, str(division.division), "minute"], division.budget.minute_left)
+                family.add_metric([tenant, str(division.division), "day"], division.budget.day_left)
         return family
 
     def _inbox(self) -> GaugeMetricFamily:

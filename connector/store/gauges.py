@@ -6,15 +6,11 @@ restart loses nothing; each function is one grouped query, cheap enough for a sc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
-from connector.store.db import Database, exact_tokens, inbox, records, tenant_state, tenants
-
-RATE_LIMIT_STATE = "exact:rate_limit"  # where connector.sync.ratelimit keeps Exact's last X-RateLimit figures
+from connector.store.db import Database, exact_tokens, inbox, records, tenants
 
 
 @dataclass(frozen=True)
@@ -69,23 +65,3 @@ def grants(db: Database) -> list[Grant]:
     ).outerjoin(exact_tokens, exact_tokens.c.tenant_id == tenants.c.id)
     with db.begin() as conn:
         return [Grant(str(n), d, str(s), None if r is None else float(r)) for n, d, s, r in conn.execute(query)]
-
-
-def exact_budgets(db: Database) -> list[tuple[str, int | None, dict[str, Any]]]:
-    """(tenant, division, Exact's last rate-limit figures) for tenants that have made a call."""
-    query = (
-        sa.select(tenants.c.name, tenants.c.exact_division, tenant_state.c.value)
-        .join(tenants, tenants.c.id == tenant_state.c.tenant_id)
-        .where(tenant_state.c.name == RATE_LIMIT_STATE)
-    )
-    with db.begin() as conn:
-        rows = conn.execute(query).all()
-    return [(str(name), division, _figures(value)) for name, division, value in rows]
-
-
-def _figures(value: str) -> dict[str, Any]:
-    try:
-        found = json.loads(value)
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
