@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from connector.sync.services import Services
 
 DAY = 86400.0
-REFRESH_TOKEN_LIFETIME = 30 * DAY  # Exact's refresh tokens live 30 days (reference §1.3)
+REFRESH_TOKEN_LIFETIME = (
+    30 * DAY
+)  # Exact's refresh tokens live 30 days (docs/api-facts.md#exact-oauth-and-token-rotation)
 WARN_BEFORE = 5 * DAY
 LAST_SENT = "reminder:last_sent"
 
