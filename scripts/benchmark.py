@@ -241,9 +241,8 @@ def add_sharing_tenant(svc: Any, basware: BaswareSandbox, running: Started) -> N
     The sandbox keeps one grant per app, so the second tenant gets a copy of the first one's tokens (the
     sandbox's access tokens live a day here, so neither refreshes and rotates the other's away).
     """
-    from connector.demo import BASWARE_APP, TENANT, VAT_MAPPINGS, WEBHOOK_SECRET
-
     from connector.store import mappings, tenants
+    from ml_connector.demo import BASWARE_APP, TENANT, VAT_MAPPINGS, WEBHOOK_SECRET
 
     server = ServerThread(basware.app).start()
     running.servers.append(server)
