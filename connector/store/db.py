@@ -169,6 +169,23 @@ master_data = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),  # JSON list
 )
 
+# A bank account Basware gives for an existing Exact supplier: applied in Exact only once a person approves it.
+pending_bank_accounts = sa.Table(
+    "pending_bank_accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("vendor_code", sa.String(200), nullable=False),
+    sa.Column("account_id", sa.String(40), nullable=False),  # the Exact supplier's account id
+    sa.Column("account_label", sa.String(300), nullable=False),  # its code and name, as a person reads them
+    sa.Column("iban", sa.String(60), nullable=False),
+    sa.Column("bic", sa.String(20)),
+    sa.Column("status", sa.String(10), nullable=False, default="pending"),  # pending | approved | rejected
+    sa.Column("requested_at", sa.Float, nullable=False),
+    sa.Column("decided_at", sa.Float),
+    sa.Column("decided_by", sa.String(200)),
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
@@ -211,11 +228,16 @@ def _record_run_and_report_bookkeeping(conn: Connection) -> None:
     add_missing_columns(conn, records)
 
 
+def _create_pending_bank_accounts(conn: Connection) -> None:
+    pending_bank_accounts.create(conn, checkfirst=True)
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
     (2, _webhook_secret_rotation),
     (3, _record_run_and_report_bookkeeping),
+    (4, _create_pending_bank_accounts),
 ]
 
 
