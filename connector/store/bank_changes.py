@@ -8,7 +8,7 @@ asked again. A decision is taken once: the first person's approval or rejection 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
@@ -24,6 +24,7 @@ class BankChange:
     id: int
     tenant_id: int
     vendor_code: str
+    division: int
     account_id: str
     account_label: str
     iban: str
@@ -34,22 +35,30 @@ class BankChange:
     decided_by: str | None = None
 
 
-def request(
-    db: Database, tenant_id: int, vendor_code: str, account_id: str, account_label: str, iban: str, bic: str | None
-) -> BankChange | None:
+@dataclass(frozen=True)
+class Request:
+    """What a sync asks a person to approve: this IBAN on this supplier of this division."""
+
+    tenant_id: int
+    vendor_code: str
+    division: int
+    account_id: str
+    account_label: str
+    iban: str
+    bic: str | None
+
+
+def request(db: Database, asked_for: Request) -> BankChange | None:
     """Store a pending change; None when this IBAN was already asked for this supplier (whatever the answer)."""
-    table = pending_bank_accounts
-    asked = sa.and_(table.c.tenant_id == tenant_id, table.c.account_id == account_id, table.c.iban == iban)
-    with db.begin() as conn:
-        if conn.execute(sa.select(table.c.id).where(asked)).first() is not None:
-            return None
-        values = {
-            "tenant_id": tenant_id, "vendor_code": vendor_code, "account_id": account_id,
-            "account_label": account_label[:300], "iban": iban, "bic": bic, "status": PENDING,
-            "requested_at": time.time(),
-        }  # fmt: skip
-        new_id = conn.execute(table.insert().values(**values)).inserted_primary_key[0]
-    return get(db, int(new_id))
+    values = {**asdict(asked_for), "account_label": asked_for.account_label[:300], "status": PENDING,
+              "requested_at": time.time()}  # fmt: skip
+    try:
+        with db.begin() as conn:
+            result = conn.execute(pending_bank_accounts.insert().values(**values))
+            new_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    except sa.exc.IntegrityError:  # asked before (by this run's predecessor or a racing one)
+        return None
+    return get(db, new_id)
 
 
 def get(db: Database, change_id: int) -> BankChange:

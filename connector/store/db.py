@@ -176,6 +176,7 @@ pending_bank_accounts = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
     sa.Column("vendor_code", sa.String(200), nullable=False),
+    sa.Column("division", sa.Integer, nullable=False),  # the Exact division the supplier is in
     sa.Column("account_id", sa.String(40), nullable=False),  # the Exact supplier's account id
     sa.Column("account_label", sa.String(300), nullable=False),  # its code and name, as a person reads them
     sa.Column("iban", sa.String(60), nullable=False),
@@ -184,6 +185,7 @@ pending_bank_accounts = sa.Table(
     sa.Column("requested_at", sa.Float, nullable=False),
     sa.Column("decided_at", sa.Float),
     sa.Column("decided_by", sa.String(200)),
+    sa.UniqueConstraint("tenant_id", "account_id", "iban", name="uq_pending_bank_accounts"),  # asked once
 )
 
 schema_migrations = sa.Table(

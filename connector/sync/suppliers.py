@@ -9,6 +9,11 @@ satisfies the mandatory-filter check is confirmed by no source, while `Name eq` 
 and single-spaced; a supplier whose name Exact keeps with stray spaces is then found by code or VAT number,
 or mapped by hand. Candidates are compared again by our own rules (`mapping.vendors`), and more than one
 blocks. Every match the documents find is remembered in the mapping with the rule that found it.
+
+A name is no proof of identity: anyone who can add a Basware vendor can give it an existing supplier's name,
+and a link by name would send that supplier's payments wherever the new vendor says. So a match by name alone
+is only a suggestion (`SupplierSuggested`, a block naming the supplier) until a person maps it, and nothing
+is created in its place: a look-alike supplier would be as wrong.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import vendors as rules
 from connector.mapping.problems import Problem, blocked, problem
-from connector.store import mappings
+from connector.store import audit, mappings
 from connector.store.db import Database
 from connector.store.locks import lease
 from connector.store.mappings import MappingEntry
@@ -57,7 +62,11 @@ def resolve(svc: Services, tenant: Tenant, ref: SupplierRef) -> Supplier:
     if entry is not None:
         return mapped_supplier(svc.db, tenant, exact, ref.code, entry)
     vendor = BaswareVendor(svc, tenant, ref.code)
-    found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
+    try:
+        found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
+    except SupplierSuggested as suggestion:
+        audit_suggestion(svc, tenant, "map_vendor", suggestion)
+        raise
     if found is None:
         return _create_or_block(svc, tenant, exact, ref, vendor)
     account, how = found
@@ -146,8 +155,32 @@ def match(exact: ExactClient, code: str, details: Details) -> tuple[dict[str, An
     if name:
         found = rules.by_name(_suppliers(exact, f"Name eq {odata.string(name)}"), name)
         if found:
-            return _one(found, "name", code), "name"
+            raise SupplierSuggested(code, _one(found, "name", code))
     return None
+
+
+class SupplierSuggested(RecordBlocked):
+    """No supplier has the vendor's code or VAT number, but one has its name: a person must confirm it."""
+
+    def __init__(self, code: str, account: dict[str, Any]) -> None:
+        self.code, self.account = code, account
+        self.suggestion = rules.describe([account])[0]
+        account_code = str(account.get("Code") or "").strip()
+        named = f"Exact has a supplier named {account.get('Name') or ''} (code {account_code})"
+        text = f"not found by code or VAT number; {named}: map it if it is the same"
+        super().__init__(
+            f"supplier {code} not found by code or VAT; {named}: map it if it is the same",
+            [vendor_problem(code, None, text, [self.suggestion]).as_dict()],
+        )
+
+
+def audit_suggestion(svc: Services, tenant: Tenant, step: str, suggestion: SupplierSuggested) -> None:
+    """Audit a name-only match offered to a person, with the supplier it names."""
+    audit.record(
+        svc.db, tenant_id=tenant.id, step=step, event="vendor_suggested", message=str(suggestion),
+        detail={"vendor": suggestion.code, "account_id": str(suggestion.account.get("ID")),
+                "suggestions": [suggestion.suggestion]},
+    )  # fmt: skip
 
 
 def code_condition(code: str) -> str:
