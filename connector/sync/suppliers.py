@@ -162,16 +162,18 @@ def match(exact: ExactClient, code: str, details: Details) -> tuple[dict[str, An
 class SupplierSuggested(RecordBlocked):
     """No supplier has the vendor's code or VAT number, but one has its name: a person must confirm it."""
 
-    def __init__(self, code: str, account: dict[str, Any]) -> None:
+    def __init__(self, code: str, account: dict[str, Any], *, linked_by_name: bool = False) -> None:
         self.code, self.account = code, account
         self.suggestion = rules.describe([account])[0]
         account_code = str(account.get("Code") or "").strip()
         named = f"Exact has a supplier named {account.get('Name') or ''} (code {account_code})"
-        text = f"not found by code or VAT number; {named}: map it if it is the same"
-        super().__init__(
-            f"supplier {code} not found by code or VAT; {named}: map it if it is the same",
-            [vendor_problem(code, None, text, [self.suggestion]).as_dict()],
-        )
+        if linked_by_name:  # remembered by an earlier version that linked by name: never confirmed by anyone
+            found = "was linked by name only by an earlier version and is not updated"
+            advice = "confirm the vendor mapping if it is the same"
+        else:
+            found, advice = "not found by code or VAT", "map it if it is the same"
+        text = f"{found}; {named}: {advice}"
+        super().__init__(f"supplier {code} {text}", [vendor_problem(code, None, text, [self.suggestion]).as_dict()])
 
 
 def audit_suggestion(svc: Services, tenant: Tenant, step: str, suggestion: SupplierSuggested) -> None:

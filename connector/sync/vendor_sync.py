@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 WATERMARK = "vendors:last_updated"
 LAST_RUN = "vendors:last_run"
 ORIGIN = "sync"
+NAME_ONLY = "name"  # a mapping origin earlier versions wrote when they linked by name: nobody confirmed it
 COMPARED = ("Name", "VATNumber", "Email", "AddressLine1", "Postcode", "City", "Country")
 Progress = Callable[[str, str, str], None]  # (vendor code, outcome, detail)
 
@@ -156,11 +157,15 @@ def _sync_one(svc: Services, tenant: Tenant, exact: ExactClient, raw: dict[str, 
 def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> dict[str, Any] | None:
     """The Exact account of a vendor: its mapping, else the one supplier with its code or VAT number.
 
-    A supplier with only the vendor's name raises `suppliers.SupplierSuggested`.
+    A supplier with only the vendor's name raises `suppliers.SupplierSuggested`, and so does a mapping an earlier
+    version remembered from a name match: until a person confirms it, its supplier is not written to.
     """
-    mapped = mappings.lookup(svc.db, tenant.id, "vendor", vendor.code)
-    if mapped:
-        return suppliers.mapped_account(exact, vendor.code, mapped)
+    mapped = mappings.entry(svc.db, tenant.id, "vendor", vendor.code)
+    if mapped is not None:
+        account = suppliers.mapped_account(exact, vendor.code, mapped.target)
+        if mapped.origin == NAME_ONLY:
+            raise suppliers.SupplierSuggested(vendor.code, account, linked_by_name=True)
+        return account
     found = suppliers.match(exact, vendor.code, lambda: (vendor.vat_number, vendor.name))
     return found[0] if found is not None else None
 

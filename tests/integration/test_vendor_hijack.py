@@ -132,6 +132,33 @@ def test_an_invoice_whose_supplier_matches_only_by_name_blocks_with_the_suggesti
     assert suppliers.resolve(pg_services, tenant, suppliers.SupplierRef(code, f"ACME {tag} BV")).id == victim["ID"]
 
 
+def test_a_link_an_earlier_version_made_by_name_alone_updates_nothing_until_a_person_confirms_it(
+    pg_services: Services, own_basware: Sandboxes
+) -> None:
+    tenant = _tenant(pg_services, own_basware)
+    tag = uuid.uuid4().hex[:6].upper()
+    victim = _victim(pg_services, tenant, tag)
+    code = f"L{tag}"
+    mappings.put(pg_services.db, tenant.id, "vendor", code, victim["ID"], origin="name")  # never confirmed
+    own_basware.basware.add_vendor(
+        make_vendor(code, f"Acme {tag} BV", email="pay@attacker.example", iban=ATTACKER_IBAN, bic="ABNANL2A")
+    )
+
+    result = vendor_sync.sync_tenant(pg_services, tenant)
+
+    assert _account(own_basware, victim["ID"])["Email"] == "ap@acme.example"
+    assert bank_changes.pending(pg_services.db, tenant.id) == []
+    [(suggested, detail)] = result.suggested
+    assert suggested == code and "linked by name only" in detail
+
+    mappings.put(pg_services.db, tenant.id, "vendor", code, victim["ID"], origin="manual")  # a person confirms
+    confirmed = vendor_sync.sync_tenant(pg_services, tenant, full=True)
+
+    assert confirmed.updated == [code] and _account(own_basware, victim["ID"])["Email"] == "pay@attacker.example"
+    assert [c.iban for c in bank_changes.pending(pg_services.db, tenant.id)] == [ATTACKER_IBAN]  # still asked
+    assert _banks(own_basware, victim["ID"]) == [VICTIM_IBAN]
+
+
 def _code_matched(svc: Services, sandboxes: Sandboxes, tag: str) -> tuple[Tenant, dict[str, Any], str]:
     """A tenant whose Basware vendor has the Exact supplier's code and a new IBAN, synced once."""
     tenant = _tenant(svc, sandboxes)
