@@ -252,3 +252,28 @@ def test_the_dashboard_lists_a_pending_bank_account_and_approves_it_with_the_use
     assert sorted(_banks(own_basware, victim["ID"])) == sorted([VICTIM_IBAN, ATTACKER_IBAN])
     [row] = [r for r in _audit(pg_services, tenant) if r["event"] == "bank_account_approved"]
     assert f"approved by {ADMIN[0]} on the dashboard" in row["message"]
+
+
+def test_the_dashboard_rejects_a_bank_account_and_lists_it_no_more(
+    pg_services: Services, own_basware: Sandboxes, admin_url: str
+) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    tenant, victim, _code = _code_matched(pg_services, own_basware, tag)
+    vendor_sync.sync_tenant(pg_services, tenant)
+    [change] = bank_changes.pending(pg_services.db, tenant.id)
+
+    with requests.Session() as browser:
+        browser.auth = ADMIN
+        page = browser.get(f"{admin_url}/admin/bank-accounts", timeout=10).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        url = f"{admin_url}/admin/bank-accounts/{change.id}/reject"
+        done = browser.post(url, data={"csrf_token": token.group(1)}, timeout=10)
+        again = browser.post(url, data={"csrf_token": token.group(1)}, timeout=10)  # a second click
+
+    assert done.status_code == 200 and f"rejected by {ADMIN[0]} on the dashboard" in done.text
+    assert again.status_code == 200 and "already rejected" in again.text
+    assert f"/admin/bank-accounts/{change.id}/approve" not in again.text  # no longer offered
+    assert _banks(own_basware, victim["ID"]) == [VICTIM_IBAN]
+    [row] = [r for r in _audit(pg_services, tenant) if r["event"] == "bank_account_rejected"]
+    assert row["detail"]["by"] == f"{ADMIN[0]} on the dashboard"
