@@ -57,7 +57,7 @@ beat_schedule_filename = str(_settings.data_dir / "celerybeat-schedule")
 # Each task takes a database lease, so a second beat by mistake does no harm; still, run only one.
 beat_schedule = {
     "republish-inbox": {"task": "connector.republish_inbox", "schedule": timedelta(seconds=60)},
-    "resume-stalled-records": {"task": "connector.resume_stalled_records", "schedule": timedelta(minutes=10)},
+    "resume-stalled-records": {"task": "connector.resume_stalled_records", "schedule": timedelta(seconds=30)},
     "refresh-exact-tokens": {"task": "connector.refresh_exact_tokens", "schedule": timedelta(hours=1)},
     "reauth-reminder-sweep": {"task": "connector.reauth_reminder_sweep", "schedule": timedelta(hours=1)},
     "refresh-master-data": {"task": "connector.refresh_master_data", "schedule": timedelta(hours=1)},

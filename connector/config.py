@@ -37,6 +37,16 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = field(default=None, repr=False)
     smtp_from: str = "ml-connector@localhost"
+    # A pending record silent this long (no step running, no retry due) lost its chain and is started again.
+    stall_after: float = 120.0
+    # The dashboard's session cookie is Secure; switching that off is honoured only for requests to a loopback
+    # address (a demo or a test on http://127.0.0.1, where a browser would otherwise drop the cookie).
+    cookie_secure: bool = True
+    session_idle_seconds: float = 1800.0
+    trusted_proxies: int = 0  # how many reverse proxies' X-Forwarded-For to believe for the sign-in throttle
+    log_format: str = "text"  # text | json
+    worker_metrics_port: int = 0  # 0 = the worker serves no metrics
+    worker_metrics_address: str = "127.0.0.1"  # 0.0.0.0 inside a container network; never publish it
 
     @property
     def is_embedded(self) -> bool:
@@ -75,7 +85,21 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         smtp_user=env.get("CONNECTOR_SMTP_USER") or None,
         smtp_password=env.get("CONNECTOR_SMTP_PASSWORD") or None,
         smtp_from=env.get("CONNECTOR_SMTP_FROM") or "ml-connector@localhost",
+        stall_after=_number(env, "CONNECTOR_STALL_AFTER", 120.0),
+        cookie_secure=env.get("CONNECTOR_COOKIE_SECURE", "true").strip().lower() not in ("0", "false", "no", "off"),
+        session_idle_seconds=_number(env, "CONNECTOR_SESSION_IDLE_SECONDS", 1800.0),
+        trusted_proxies=int(_number(env, "CONNECTOR_TRUSTED_PROXIES", 0)),
+        log_format=_log_format(env.get("CONNECTOR_LOG_FORMAT")),
+        worker_metrics_port=int(_number(env, "CONNECTOR_WORKER_METRICS_PORT", 0)),
+        worker_metrics_address=env.get("CONNECTOR_WORKER_METRICS_ADDRESS") or "127.0.0.1",
     )
+
+
+def _log_format(raw: str | None) -> str:
+    value = (raw or "text").strip().lower()
+    if value not in ("text", "json"):
+        raise ConfigurationError(f"CONNECTOR_LOG_FORMAT must be text or json, not {raw!r}")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

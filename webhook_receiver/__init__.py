@@ -6,10 +6,18 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from connector.sync.services import Services
 from connector.wiring import build_services
-from webhook_receiver import dashboard, health, webhooks
+from webhook_receiver import (
+    auth,
+    dashboard,
+    dashboard_records,  # noqa: F401 - adds the record list's routes to dashboard.bp
+    health,
+    metrics,
+    webhooks,
+)
 
 
 def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:
@@ -25,7 +33,13 @@ def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | Non
     app.config["MAX_CONTENT_LENGTH"] = app.extensions["connector"].settings.max_body_bytes
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
-    app.register_blueprint(dashboard.bp)  # /admin; 404 unless CONNECTOR_ADMIN_USER and _PASSWORD are set
+    if app.extensions["connector"].settings.trusted_proxies:
+        count = app.extensions["connector"].settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)  # /admin/sign-in, /admin/sign-out
+    app.register_blueprint(dashboard.bp)  # /admin; 404 until it has a user (admin add-user, CONNECTOR_ADMIN_USER)
+    metrics.init_app(app)  # /metrics, signed in like the dashboard
 
     @app.errorhandler(413)
     def too_large(_error: Any) -> Any:

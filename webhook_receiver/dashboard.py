@@ -1,9 +1,10 @@
 """The accounting team's dashboard under /admin: tenants and grants, records and their problems, replay, mappings,
 and bank accounts waiting for approval.
 
-HTTP Basic with CONNECTOR_ADMIN_USER / CONNECTOR_ADMIN_PASSWORD; without both the dashboard does not exist
-(404), it is never open. Every POST carries a CSRF token kept in the session: browsers resend Basic
-credentials to cross-site requests on their own, so the credentials alone do not prove intent.
+Nobody gets in without signing in (webhook_receiver/auth.py); without any user the dashboard does not exist
+(404), it is never open. Every POST carries a form token: browsers send cookies (and cached Basic
+credentials) with cross-site requests on their own, so being signed in alone does not prove intent.
+Every change made here is audited with the name of the user who made it.
 """
 
 from __future__ import annotations
@@ -11,24 +12,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import secrets
 import time
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.blueprints import BlueprintSetupState
-from werkzeug.datastructures import Authorization
 
+import webhook_receiver.auth as auth
+import webhook_receiver.names as names
 from connector import views
 from connector.config import KEY_FILE, Settings
 from connector.errors import ConfigurationError, ConnectorError
@@ -41,18 +40,6 @@ from webhook_receiver.context import connector_services, enqueue
 bp = Blueprint("dashboard", __name__, url_prefix="/admin", template_folder="templates")
 log = logging.getLogger(__name__)
 
-CHALLENGE = 'Basic realm="ml-connector dashboard", charset="UTF-8"'
-MAX_ROWS = 500  # a browser table beyond this helps nobody; the filters narrow it down
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",  # invoices and suppliers must not linger in shared caches
-    "X-Frame-Options": "DENY",  # no clickjacking of the Replay button
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-}
-
 
 @bp.record_once
 def _configure(state: BlueprintSetupState) -> None:
@@ -60,8 +47,6 @@ def _configure(state: BlueprintSetupState) -> None:
     app = state.app
     if not app.secret_key:
         app.secret_key = session_key(app.extensions["connector"].settings)
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_PATH"] = bp.url_prefix
 
 
 def session_key(settings: Settings) -> str:
@@ -70,62 +55,37 @@ def session_key(settings: Settings) -> str:
     return hmac.new(material.encode(), b"ml-connector dashboard session", hashlib.sha256).hexdigest()
 
 
-def is_enabled(settings: Settings) -> bool:
-    """The dashboard exists only when both an admin user and password are configured."""
-    return bool(settings.admin_user and settings.admin_password)
-
-
-def is_authorized(auth: Authorization | None, settings: Settings) -> bool:
-    """Basic credentials match the configured ones; both compared in constant time."""
-    if auth is None or auth.type != "basic":
-        return False
-    user_ok = hmac.compare_digest((auth.username or "").encode(), (settings.admin_user or "").encode())
-    password_ok = hmac.compare_digest((auth.password or "").encode(), (settings.admin_password or "").encode())
-    return user_ok and password_ok
-
-
 @bp.before_request
 def _guard() -> Any:
-    settings = connector_services().settings
-    if not is_enabled(settings):
+    if not auth.is_enabled():
         abort(404)
-    if not is_authorized(request.authorization, settings):
-        return Response("Sign in to see the dashboard.\n", 401, {"WWW-Authenticate": CHALLENGE}, mimetype="text/plain")
-    if request.method == "POST" and not _csrf_ok(request.form.get("csrf_token", "")):
-        abort(400, "The form had expired or did not come from this dashboard. Reload the page and try again.")
+    refused = auth.authenticate()
+    if refused is not None:
+        return refused
+    if request.method == "POST":
+        auth.require_csrf()
     return None
 
 
-@bp.after_request
-def _secure(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def csrf_token() -> str:
-    """This session's form token, made on first use."""
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return str(session["csrf"])
-
-
-def _csrf_ok(sent: str) -> bool:
-    kept = session.get("csrf")
-    return bool(kept and sent) and hmac.compare_digest(str(kept).encode(), sent.encode())
+bp.after_request(auth.add_security_headers)
 
 
 @bp.context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"csrf_token": csrf_token, "when": views.when, "status_label": views.status_label, "views": views}
+    return {
+        "csrf_token": auth.csrf_token,
+        "user": auth.current_user,
+        "when": views.when,
+        "status_label": views.status_label,
+        "views": views,
+    }
 
 
 def _user() -> str:
-    auth = request.authorization
-    return auth.username if auth and auth.username else "?"
+    return auth.current_user()
 
 
-def _tenant_or_404(name_or_id: str | int) -> Tenant:
+def tenant_or_404(name_or_id: str | int) -> Tenant:
     try:
         return tenants.get_tenant(connector_services().db, name_or_id)
     except ConfigurationError:
@@ -135,6 +95,7 @@ def _tenant_or_404(name_or_id: str | int) -> Tenant:
 # --- overview ---------------------------------------------------------------------------------------------
 
 
+@bp.get("/")
 @bp.get("")
 def overview() -> str:
     """Every tenant with its Exact connection, renewal countdown and record counts."""
@@ -162,44 +123,32 @@ def _tenant_row(svc: Services, tenant: Tenant, now: float) -> dict[str, Any]:
 # --- records ----------------------------------------------------------------------------------------------
 
 
-@bp.get("/records")
-def record_list() -> str:
-    """Records, those needing a person first, filtered by tenant and status."""
-    svc = connector_services()
-    tenant_name = request.args.get("tenant", "").strip()
-    status = request.args.get("status", "").strip()
-    if status and status not in records.STATUSES:
-        abort(400, f"Unknown status {status!r}.")
-    tenant = _tenant_or_404(tenant_name) if tenant_name else None
-    found = records.list_records(svc.db, tenant_id=tenant.id if tenant else None, status=status or None)
-    ordered = views.attention_first(found)
-    return render_template(
-        "dashboard/records.html",
-        rows=ordered[:MAX_ROWS],
-        total=len(ordered),
-        max_rows=MAX_ROWS,
-        tenant_name=tenant_name,
-        status=status,
-        statuses=records.STATUSES,
-        tenant_names=[t.name for t in tenants.list_tenants(svc.db)],
-    )
-
-
 @bp.get("/records/<int:record_id>")
 def record_detail(record_id: int) -> str:
     """One record: what it is, every problem per line, its audit trail and, when it can be, Replay."""
     svc = connector_services()
     record = _record_or_404(record_id)
-    tenant = _tenant_or_404(record.tenant_id)
+    tenant = tenant_or_404(record.tenant_id)
     return render_template(
         "dashboard/record.html",
         record=record,
         tenant_name=tenant.name,
-        problems=[views.problem_row(p) for p in record.problems or []],
+        problems=_named_problems(record.problems or [], names.for_tenant(svc.db, tenant, record.plan)),
         trail=audit.entries(svc.db, record_id=record.id),
         replayable=views.is_replayable(record.status),
         resolvable=record.status == "blocked" and bool(record.exact_id),
     )
+
+
+def _named_problems(problems: list[dict[str, Any]], known: names.Names) -> list[dict[str, Any]]:
+    """Problem rows with the Exact side's codes named: what it is mapped to, and the close matches."""
+    rows = []
+    for problem in problems:
+        row, field = views.problem_row(problem), problem.get("field")
+        row["mapped_code"] = known.label(field, row["mapped_code"])
+        row["suggestions"] = [known.label(field, code) for code in row["suggestions"]]
+        rows.append(row)
+    return rows
 
 
 def _record_or_404(record_id: int) -> records.Record:
@@ -224,6 +173,7 @@ def replay(record_id: int) -> Any:
         step="replay",
         event="replay_requested",
         message=f"replay requested on the dashboard by {_user()}",
+        detail={"user": _user()},
     )
     _enqueue(svc, record_id)
     return redirect(url_for(".record_detail", record_id=record_id), 303)
@@ -260,7 +210,7 @@ def _enqueue(svc: Services, record_id: int) -> None:
 @bp.get("/tenants/<name>/mappings")
 def mapping_table(name: str) -> str:
     """The tenant's mapping table and a form to add or change one mapping (prefilled from a problem's link)."""
-    tenant = _tenant_or_404(name)
+    tenant = tenant_or_404(name)
     form = {key: request.args.get(key, "") for key in ("kind", "source", "target")}
     return _render_mappings(tenant, form, _back_to())
 
@@ -270,6 +220,7 @@ def _render_mappings(tenant: Tenant, form: dict[str, str], back_to: int | None, 
         "dashboard/mappings.html",
         tenant_name=tenant.name,
         entries=mappings.entries(connector_services().db, tenant.id),
+        names=names.for_tenant(connector_services().db, tenant),
         kinds=mappings.MAPPING_KINDS,
         form=form,
         back_to=back_to,
@@ -287,7 +238,7 @@ def _back_to() -> int | None:
 def mapping_save(name: str) -> Any:
     """Add or change one mapping (origin `manual`), audit who did it, then back to the record or the table."""
     svc = connector_services()
-    tenant = _tenant_or_404(name)
+    tenant = tenant_or_404(name)
     form = {key: request.form.get(key, "").strip() for key in ("kind", "source", "target")}
     back_to = _back_to()
     problem = views.mapping_problem(form["kind"], form["source"], form["target"])
@@ -301,7 +252,7 @@ def mapping_save(name: str) -> Any:
         step="mappings",
         event="mapping_set",
         message=_mapping_message(form, previous),
-        detail={"kind": form["kind"], "source": form["source"], "target": form["target"], "previous": previous},
+        detail={**form, "previous": previous, "user": _user()},
     )
     flash(_mapping_message(form, previous) + ".", "ok")
     if back_to is not None:

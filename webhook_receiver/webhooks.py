@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from marshmallow import ValidationError
 
 from connector import jsonutil
@@ -41,6 +41,7 @@ def receive(tenant_name: str) -> Any:
     if tenant is None:
         # Answered like a bad signature, so the URL space tells an outsider nothing about who is a customer.
         log.warning("step=receive rejected: no tenant by the name in the URL")
+        g.refusal = "unknown_tenant"  # for the metrics only; the answer is a bad signature's
         return _answer(401, error=UNVERIFIED)
     try:
         _verify(tenant.webhook_secrets(svc.box), body, request.headers.get(svc.settings.signature_header))

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown
 
-from connector.logcontext import install
 from workers.context import close, services
 
 app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
 app.config_from_object("celeryconfig")
+import workers.logs  # noqa: E402  - names on every line, JSON lines when asked
+
+workers.logs.install_json_mode(app)
+import workers.metrics  # noqa: E402, F401  - connects the metrics to Celery's signals
 
 
 @worker_process_init.connect
@@ -24,10 +27,3 @@ def _build_services(**_kwargs: Any) -> None:
 def _close_services(**_kwargs: Any) -> None:
     """Release the process's database pool."""
     close()
-
-
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def _name_every_line(logger: Any, **_kwargs: Any) -> None:
-    """Worker log lines say which tenant, record and step they are about."""
-    install(logger)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from celery import Task, chain
@@ -75,13 +76,14 @@ def _run(task: Task, svc: Services, record_id: int, step: str, func: Step) -> No
         func(svc, record_id)
     except RateLimited as exc:
         # Waiting for the window is not a failure: it does not use up the retries.
-        raise task.retry(exc=exc, countdown=rate_limit_delay(exc), max_retries=None) from exc
+        raise task.retry(exc=exc, countdown=_due(svc, record_id, rate_limit_delay(exc)), max_retries=None) from exc
     except (RetriableAPIError, StorageUnavailable) as exc:
         if task.request.retries >= MAX_RETRIES:
             outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
             raise Ignore() from exc
         log.warning("record=%s step=%s retrying: %s", record_id, step, exc)
-        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
+        countdown = _due(svc, record_id, backoff(task.request.retries))
+        raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from exc
     except ReauthRequired as exc:
         outcomes.wait_for_reauth(svc, record_id, step, exc)
         raise Ignore() from exc
@@ -98,7 +100,17 @@ def _run(task: Task, svc: Services, record_id: int, step: str, func: Step) -> No
         if task.request.retries >= MAX_RETRIES:
             outcomes.fail(svc, record_id, step, f"unexpected error after {MAX_RETRIES} retries: {type(exc).__name__}")
             raise Ignore() from exc
-        raise task.retry(exc=exc, countdown=backoff(task.request.retries), max_retries=MAX_RETRIES) from exc
+        countdown = _due(svc, record_id, backoff(task.request.retries))
+        raise task.retry(exc=exc, countdown=countdown, max_retries=MAX_RETRIES) from exc
+
+
+def _due(svc: Services, record_id: int, countdown: float) -> float:
+    """Tell the database when the retry is due, so the stalled-record sweep leaves it alone until then."""
+    try:
+        records.put_off(svc.db, record_id, time.time() + countdown)
+    except (LookupError, StorageUnavailable):
+        pass  # at worst the sweep starts a second chain, which the steps' idempotence makes harmless
+    return countdown
 
 
 def _tenant_of(svc: Services, record_id: int) -> int | str:

@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.auth import AuthBase
 
-from connector import jsonutil
+from connector import jsonutil, metrics
 from connector.basware.auth import DEFAULT_RETRY_AFTER, SYSTEM, ClientCredentialsAuth
 from connector.basware.scopes import Endpoint, endpoint, scope_of
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
@@ -262,7 +262,10 @@ class BaswareClient:
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """The one place `requests` is called; its exceptions become connector errors here."""
         try:
-            return send(self.session, method, url, deadline=self.timeout, **kwargs)
+            with metrics.timed_call(SYSTEM, method, url) as call:
+                response = send(self.session, method, url, deadline=self.timeout, **kwargs)
+                call.status = response.status_code
+                return response
         except (requests.ConnectionError, requests.Timeout) as exc:
             request_id = (kwargs.get("headers") or {}).get(REQUEST_ID_HEADER)
             raise RetriableAPIError(

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from connector import metrics
 from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
 from connector.exact import odata
 from connector.exact.auth import SYSTEM, TokenManager
@@ -287,15 +288,23 @@ class ExactClient:
             "Authorization": f"Bearer {token}",
         }
         data = dumps(body) if body is not None else None
-        try:
-            response = send(
-                self._session, method, url, deadline=self._timeout, headers=headers, data=data, allow_redirects=False
-            )
-        except requests.Timeout:
-            raise RetriableAPIError(f"{method} {_path(url)} timed out", system=SYSTEM) from None
-        except requests.RequestException as exc:
-            message = f"{method} {_path(url)} failed: {type(exc).__name__}"
-            raise RetriableAPIError(message, system=SYSTEM) from None
+        with metrics.timed_call(SYSTEM, method, url) as call:
+            try:
+                response = send(
+                    self._session,
+                    method,
+                    url,
+                    deadline=self._timeout,
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                )
+            except requests.Timeout:
+                raise RetriableAPIError(f"{method} {_path(url)} timed out", system=SYSTEM) from None
+            except requests.RequestException as exc:
+                message = f"{method} {_path(url)} failed: {type(exc).__name__}"
+                raise RetriableAPIError(message, system=SYSTEM) from None
+            call.status = response.status_code
         if response.is_redirect:  # the bearer token and the body stay on our Exact host
             raise redirect_refused(response, SYSTEM)
         return response

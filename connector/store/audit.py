@@ -37,7 +37,8 @@ def record(
                 detail=None if detail is None else jsonutil.dumps(detail),
             )
         )
-    log.info("tenant=%s record=%s step=%s event=%s %s", tenant_id, record_id, step, event, message)
+    names = {"tenant": tenant_id, "record": record_id, "step": step}  # for JSON lines
+    log.info("tenant=%s record=%s step=%s event=%s %s", tenant_id, record_id, step, event, message, extra=names)
 
 
 def of_record(db: Database, subject: Any, step: str, event: str, message: str, detail: Any = None) -> None:

@@ -127,6 +127,7 @@ records = sa.Table(
     sa.Column("report_code", sa.String(80)),  # "<outcome>:<externalCode>" of the response being sent
     sa.Column("running_step", sa.String(30)),  # the step a worker started and has not ended
     sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
+    sa.Column("due_at", sa.Float),  # when a retry put off by the chain is due (None: its next task runs now)
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -195,6 +196,34 @@ schema_migrations = sa.Table(
     sa.Column("applied_at", sa.Float, nullable=False),
 )
 
+# --- the dashboard's people: users, their server-side sessions, failed sign-ins (migration 2) -------------------
+admin_users = sa.Table(
+    "admin_users",
+    metadata,
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("password_hash", sa.Text, nullable=False),  # argon2id, parameters and salt inside
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+admin_sessions = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # sha256 of the cookie: a database leak signs nobody in
+    sa.Column("user_name", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("last_seen", sa.Float, nullable=False),
+)
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False, index=True),  # user:NAME or address:IP
+    sa.Column("at", sa.Float, nullable=False),
+)
+
+
 VERSION_ONE_TABLES = [
     tenants,
     exact_tokens,
@@ -230,6 +259,14 @@ def _record_run_and_report_bookkeeping(conn: Connection) -> None:
     add_missing_columns(conn, records)
 
 
+def _record_due_time(conn: Connection) -> None:
+    add_missing_columns(conn, records)
+
+
+def _add_dashboard_users_sessions_and_sign_in_throttle(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[admin_users, admin_sessions, sign_in_failures])
+
+
 def _create_pending_bank_accounts(conn: Connection) -> None:
     pending_bank_accounts.create(conn, checkfirst=True)
 
@@ -239,7 +276,9 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
     (2, _webhook_secret_rotation),
     (3, _record_run_and_report_bookkeeping),
-    (4, _create_pending_bank_accounts),
+    (4, _record_due_time),
+    (5, _add_dashboard_users_sessions_and_sign_in_throttle),
+    (6, _create_pending_bank_accounts),
 ]
 
 

@@ -86,6 +86,7 @@ class Record:
     report_code: str | None = None
     running_step: str | None = None
     running_starts: int | None = None
+    due_at: float | None = None
 
 
 def _record(row: Any) -> Record:
@@ -138,8 +139,18 @@ def start_run(db: Database, record_id: int, step: str) -> int:
             sa.select(records.c.running_step, records.c.running_starts).where(records.c.id == record_id)
         ).first()
         starts = (row.running_starts or 0) + 1 if row is not None and row.running_step == step else 1
-        conn.execute(records.update().where(records.c.id == record_id).values(running_step=step, running_starts=starts))
+        conn.execute(
+            records.update()
+            .where(records.c.id == record_id)
+            .values(running_step=step, running_starts=starts, due_at=None, updated_at=time.time())
+        )
     return starts
+
+
+def put_off(db: Database, record_id: int, until: float) -> None:
+    """Note that the record's chain will next run at `until` (a retry's countdown): not stalled before then."""
+    with db.begin() as conn:
+        conn.execute(records.update().where(records.c.id == record_id).values(due_at=until, updated_at=time.time()))
 
 
 def end_run(db: Database, record_id: int) -> None:
@@ -223,11 +234,14 @@ def unlock(db: Database, record_id: int, owner: str) -> None:
 
 
 def stalled(db: Database, *, older_than: float, now: float | None = None) -> list[int]:
-    """Pending records nobody has touched for `older_than` seconds and nobody holds: their chain may be lost."""
+    """Pending records nobody has touched for `older_than` seconds, with no retry still due and nobody holding
+    them: their chain was lost (with the broker's queue, a killed worker, a failed publish)."""
     now = time.time() if now is None else now
+    last_sign_of_life = sa.func.coalesce(records.c.due_at, records.c.updated_at)
     query = (
         sa.select(records.c.id)
         .where(records.c.status == Status.PENDING, records.c.updated_at < now - older_than)
+        .where(last_sign_of_life < now - older_than)
         .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now))
         .order_by(records.c.id)
     )
@@ -242,3 +256,65 @@ def count_by_status(db: Database, tenant_id: int | None = None) -> dict[str, int
         query = query.where(records.c.tenant_id == tenant_id)
     with db.begin() as conn:
         return {status: count for status, count in conn.execute(query)}
+
+
+# --- the dashboard's list: filters and paging done in the database ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """What a person narrowed the record list to; every field optional."""
+
+    tenant_id: int | None = None
+    status: str | None = None
+    kind: str | None = None
+    supplier: str | None = None  # part of the supplier's name, any case
+    reference: str | None = None  # part of the invoice number, any case
+    created_from: float | None = None  # epoch seconds, inclusive
+    created_before: float | None = None  # epoch seconds, exclusive
+
+
+def _filtered(query: Any, wanted: RecordFilter) -> Any:
+    exact = {"tenant_id": wanted.tenant_id, "status": wanted.status, "kind": wanted.kind}
+    for name, value in exact.items():
+        if value is not None:
+            query = query.where(records.c[name] == value)
+    for name, text in (("supplier", wanted.supplier), ("reference", wanted.reference)):
+        if text:
+            query = query.where(sa.func.lower(records.c[name]).contains(text.lower(), autoescape=True))
+    if wanted.created_from is not None:
+        query = query.where(records.c.created_at >= wanted.created_from)
+    if wanted.created_before is not None:
+        query = query.where(records.c.created_at < wanted.created_before)
+    return query
+
+
+def _attention_rank() -> Any:
+    """Needing a person first (blocked, failed, waiting), then in progress, then posted: as views.ATTENTION_ORDER."""
+    order = ("blocked", "failed", "waiting_for_reauth", "pending", "written")
+    return sa.case({status: index for index, status in enumerate(order)}, value=records.c.status, else_=len(order))
+
+
+def search(
+    db: Database, wanted: RecordFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[Record, str]], int]:
+    """One page of matching records with their tenant's name, needing a person first, newest first; and the total."""
+    page = _filtered(sa.select(records, tenants.c.name.label("tenant_name")).join(tenants), wanted)
+    page = page.order_by(_attention_rank(), records.c.id.desc()).offset(max(0, offset)).limit(max(1, limit))
+    count = _filtered(sa.select(sa.func.count()).select_from(records), wanted)
+    with db.begin() as conn:
+        rows = conn.execute(page).all()
+        total = int(conn.execute(count).scalar() or 0)
+    found = []
+    for row in rows:
+        data = row_dict(row)
+        name = data.pop("tenant_name")
+        found.append((_record_from_dict(data), name))
+    return found, total
+
+
+def matching_ids(db: Database, wanted: RecordFilter) -> list[int]:
+    """The ids of every record matching the filter, oldest first (for acting on all of them)."""
+    query = _filtered(sa.select(records.c.id), wanted).order_by(records.c.id)
+    with db.begin() as conn:
+        return [int(record_id) for record_id in conn.execute(query).scalars()]

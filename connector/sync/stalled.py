@@ -14,14 +14,18 @@ from collections.abc import Callable
 from connector.store import audit, records
 from connector.sync.services import Services
 
-STALL_AFTER = 3600.0  # longer than a whole run of retries with backoff (about 21 minutes)
+# A running step notes its start, a retry notes when it is due: a pending record silent for this long past
+# both lost its chain. Well above one step's work (a few HTTP calls, each under a 30 s deadline), and with the
+# sweep every 30 s a lost chain is resumed within about 2.5 minutes (CONNECTOR_STALL_AFTER tunes it).
+STALL_AFTER = 120.0
 
 
 def resume_stalled(
-    svc: Services, enqueue: Callable[[int], object], *, now: float | None = None, older_than: float = STALL_AFTER
+    svc: Services, enqueue: Callable[[int], object], *, now: float | None = None, older_than: float | None = None
 ) -> list[int]:
     """Enqueue every stalled pending record once more; returns their ids."""
     now = time.time() if now is None else now
+    older_than = svc.settings.stall_after if older_than is None else older_than
     found = records.stalled(svc.db, older_than=older_than, now=now)
     for record_id in found:
         records.update(svc.db, record_id)  # touched: the next sweep waits a full period again
@@ -30,7 +34,7 @@ def resume_stalled(
             records.get(svc.db, record_id),
             "sweep",
             "resumed",
-            f"pending for over {older_than / 60:.0f} minutes with no progress: started again",
+            f"pending for over {older_than:.0f} s with no progress and no retry due: started again",
         )
         enqueue(record_id)
     return found

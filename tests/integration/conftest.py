@@ -23,6 +23,14 @@ from tests.support import Sandboxes, add_tenant
 
 # The session worker's process id, for tests that kill its pool processes on purpose.
 WORKER_PIDS: dict[str, int] = {}
+# Where the session worker serves its Prometheus metrics (multiprocess, from its main process).
+WORKER_METRICS: dict[str, str] = {}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -90,16 +98,20 @@ def worker(  # type: ignore[no-untyped-def]
         "-n",
         f"{celery_queue}@%h",
     ]
+    env = worker_environment(pg_url, redis_url, secret_key, data_dir, celery_queue)
+    metrics_port = free_port()
+    env.update(PROMETHEUS_MULTIPROC_DIR=str(data_dir / "metrics"), CONNECTOR_WORKER_METRICS_PORT=str(metrics_port))
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command,
-            env=worker_environment(pg_url, redis_url, secret_key, data_dir, celery_queue),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
     try:
         _wait_until_ready(celery_app, process, log_path, f"{celery_queue}@{socket.gethostname()}")
         WORKER_PIDS["main"] = process.pid
+        WORKER_METRICS["url"] = f"http://127.0.0.1:{metrics_port}/metrics"
         yield log_path
     finally:
         process.terminate()

@@ -63,8 +63,8 @@ def _interpolate(text: str, env: dict[str, str]) -> str:
 def test_compose_declares_every_service_with_a_health_check() -> None:
     services = _compose()["services"]
 
-    assert set(services) == {"postgres", "redis", "migrate", *LONG_RUNNING}
-    for name in ("postgres", "redis", *LONG_RUNNING):
+    assert set(services) == {"postgres", "redis", "migrate", "prometheus", *LONG_RUNNING}
+    for name in ("postgres", "redis", "prometheus", *LONG_RUNNING):
         assert services[name]["healthcheck"]["test"], f"{name} has no health check"
     assert services["receiver"]["command"].startswith("gunicorn ")
     assert services["worker"]["command"].startswith("celery -A workers worker")
@@ -78,6 +78,24 @@ def test_compose_declares_every_service_with_a_health_check() -> None:
     assert "FLOWER_BASIC_AUTH" in services["flower"]["environment"]
     for name in ("receiver", "worker", "beat", "flower"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_prometheus_scrapes_both_metrics_endpoints_and_loads_the_alerts() -> None:
+    services = _compose()["services"]
+    config = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text())
+    rules = yaml.safe_load((ROOT / "ops/prometheus/alerts.yml").read_text())
+
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["receiver"]["static_configs"][0]["targets"] == ["receiver:8000"]
+    assert jobs["receiver"]["basic_auth"]["password_file"] == "/etc/prometheus/metrics-password"  # /metrics signs in
+    assert "./ops/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    port = services["worker"]["environment"]["CONNECTOR_WORKER_METRICS_PORT"]
+    assert jobs["worker"]["static_configs"][0]["targets"] == [f"worker:{port}"]
+    assert not [p for p in services["worker"].get("ports", []) if port in str(p)]  # never published
+    for name in ("receiver", "worker"):
+        assert services[name]["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    assert alerts == {"ExactGrantDying", "RecordsBlocked", "BacklogAge"}
 
 
 @pytest.fixture(scope="module")

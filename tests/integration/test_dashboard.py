@@ -48,9 +48,13 @@ class Enqueued(list[int]):
 
 @pytest.fixture(scope="module")
 def admin_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    """Services on the session database, with the dashboard's admin user configured."""
+    """Services on the session database, with the dashboard's admin user configured.
+
+    Cookies without Secure (allowed on loopback only): `requests`, like a browser, keeps Secure cookies off http.
+    """
     settings = make_settings(tmp_path_factory.mktemp("dashboard"), pg_url, secret_key)
-    svc = build_services(dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1]))
+    settings = dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1], cookie_secure=False)
+    svc = build_services(settings)
     yield svc
     svc.close()
 

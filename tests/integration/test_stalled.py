@@ -64,3 +64,22 @@ def test_a_record_stalled_for_an_hour_is_started_again_and_written(
     assert records.get(pg_services.db, stalled).status == "written"
     assert records.get(pg_services.db, recent).status == "pending"
     assert "resumed" in [a["event"] for a in audit.entries(pg_services.db, record_id=stalled)]
+
+
+def test_a_lost_chain_is_resumed_within_minutes_but_a_retry_still_due_is_left_alone(
+    pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    lost = _pending_record(pg_services, sandboxes, tenant.id, age=STALL_AFTER + 30)  # a step never came back
+    waiting = _pending_record(pg_services, sandboxes, tenant.id, age=STALL_AFTER + 30)
+    records.put_off(pg_services.db, waiting, time.time() + 600)  # a retry in 10 minutes (backoff or a limit)
+    with pg_services.db.begin() as conn:  # noted long ago, as in the other record
+        conn.execute(
+            records_table.update().where(records_table.c.id == waiting).values(updated_at=time.time() - 10_000)
+        )
+    enqueued: list[int] = []
+
+    resumed = resume_stalled(pg_services, enqueued.append)
+
+    assert lost in resumed and waiting not in resumed
+    assert STALL_AFTER <= 180 and pg_services.settings.stall_after == STALL_AFTER  # "within 3 minutes"

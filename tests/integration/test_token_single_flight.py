@@ -99,7 +99,9 @@ def test_worker_processes_share_one_token_chain_without_breaking_it(
     assert all(calls > 20 for calls, _, _ in outcomes)
     assert not [event for event in exact_log if event[2] and "Old refresh token used" in event[2]]
     assert all(ok for _, ok, _ in refreshes), refreshes  # not even a too-early refusal was provoked
-    assert abs(len(refreshes) - elapsed / EXACT_LIFETIME) <= 1, report
+    # Never more refreshes than lifetimes elapsed (single flight). Fewer only means the processes started late on
+    # a loaded machine; a token kept past its life would have failed a call above, so that side needs no bound.
+    assert 1 <= len(refreshes) <= elapsed / EXACT_LIFETIME + 1, report
     # Basware: one token per lifetime for all processes (renewed a tenth of the lifetime early).
     assert own_sandboxes.basware.token_calls <= elapsed / (BASWARE_LIFETIME * 0.9) + 1, report
     assert pg_services.tenant(tenant.id).grant_status == "active"

@@ -11,14 +11,16 @@ import getpass
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from connector import admin_users
 from connector.sandbox.basware import BaswareSandbox, make_vendor
 from connector.sandbox.server import ServerThread
-from connector.store import audit, bank_changes, mappings, tenants
+from connector.store import admin_auth, audit, bank_changes, mappings, tenants
 from connector.store.tenants import Tenant
 from connector.sync import vendor_sync
 from connector.sync.services import Services
@@ -30,7 +32,7 @@ from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
 DIVISION = 100001
-ADMIN = ("approver", "correct horse battery staple")
+PASSWORD = "correct horse battery staple"
 VICTIM_IBAN = "NL02ABNA0123456789"
 ATTACKER_IBAN = "NL91ABNA0417164300"
 
@@ -219,17 +221,28 @@ def test_a_rejected_bank_account_never_reaches_exact(
 # --- the dashboard ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def admin_url(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = make_settings(tmp_path_factory.mktemp("approvals"), pg_url, secret_key)
-    svc = build_services(dataclasses.replace(settings, admin_user=ADMIN[0], admin_password=ADMIN[1]))
-    with ServerThread(create_app(svc, enqueue=lambda record_id: None)) as server:
-        yield server.url
-    svc.close()
+@pytest.fixture
+def approver() -> str:
+    return f"approver-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def admin_url(pg_url: str, secret_key: str, tmp_path: Path, approver: str) -> Iterator[str]:
+    """The dashboard with one user of this test only, removed afterwards (the database is shared)."""
+    settings = make_settings(tmp_path, pg_url, secret_key)
+    # Cookies without Secure (allowed on loopback only): `requests` keeps Secure cookies off http.
+    svc = build_services(dataclasses.replace(settings, cookie_secure=False))
+    admin_users.add_user(svc.db, approver, PASSWORD)
+    try:
+        with ServerThread(create_app(svc, enqueue=lambda record_id: None)) as server:
+            yield server.url
+    finally:
+        admin_auth.remove_user(svc.db, approver)
+        svc.close()
 
 
 def test_the_dashboard_lists_a_pending_bank_account_and_approves_it_with_the_users_name(
-    pg_services: Services, own_basware: Sandboxes, admin_url: str
+    pg_services: Services, own_basware: Sandboxes, admin_url: str, approver: str
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     tenant, victim, _code = _code_matched(pg_services, own_basware, tag)
@@ -237,7 +250,7 @@ def test_the_dashboard_lists_a_pending_bank_account_and_approves_it_with_the_use
     [change] = bank_changes.pending(pg_services.db, tenant.id)
 
     with requests.Session() as browser:
-        browser.auth = ADMIN
+        browser.auth = (approver, PASSWORD)
         page = browser.get(f"{admin_url}/admin/bank-accounts", timeout=10)
         assert page.status_code == 200 and ATTACKER_IBAN in page.text and f"Acme {tag} BV" in page.text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -251,11 +264,11 @@ def test_the_dashboard_lists_a_pending_bank_account_and_approves_it_with_the_use
     assert done.status_code == 200 and "approved" in done.text
     assert sorted(_banks(own_basware, victim["ID"])) == sorted([VICTIM_IBAN, ATTACKER_IBAN])
     [row] = [r for r in _audit(pg_services, tenant) if r["event"] == "bank_account_approved"]
-    assert f"approved by {ADMIN[0]} on the dashboard" in row["message"]
+    assert f"approved by {approver} on the dashboard" in row["message"]
 
 
 def test_the_dashboard_rejects_a_bank_account_and_lists_it_no_more(
-    pg_services: Services, own_basware: Sandboxes, admin_url: str
+    pg_services: Services, own_basware: Sandboxes, admin_url: str, approver: str
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
     tenant, victim, _code = _code_matched(pg_services, own_basware, tag)
@@ -263,7 +276,7 @@ def test_the_dashboard_rejects_a_bank_account_and_lists_it_no_more(
     [change] = bank_changes.pending(pg_services.db, tenant.id)
 
     with requests.Session() as browser:
-        browser.auth = ADMIN
+        browser.auth = (approver, PASSWORD)
         page = browser.get(f"{admin_url}/admin/bank-accounts", timeout=10).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token is not None
@@ -271,9 +284,9 @@ def test_the_dashboard_rejects_a_bank_account_and_lists_it_no_more(
         done = browser.post(url, data={"csrf_token": token.group(1)}, timeout=10)
         again = browser.post(url, data={"csrf_token": token.group(1)}, timeout=10)  # a second click
 
-    assert done.status_code == 200 and f"rejected by {ADMIN[0]} on the dashboard" in done.text
+    assert done.status_code == 200 and f"rejected by {approver} on the dashboard" in done.text
     assert again.status_code == 200 and "already rejected" in again.text
     assert f"/admin/bank-accounts/{change.id}/approve" not in again.text  # no longer offered
     assert _banks(own_basware, victim["ID"]) == [VICTIM_IBAN]
     [row] = [r for r in _audit(pg_services, tenant) if r["event"] == "bank_account_rejected"]
-    assert row["detail"]["by"] == f"{ADMIN[0]} on the dashboard"
+    assert row["detail"]["by"] == f"{approver} on the dashboard"
