@@ -43,6 +43,7 @@ from connector.sync.services import Services
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CREATE_LEASE = 120.0  # one POST to Exact with its timeout fits easily
 SUPPLIER = "IsSupplier eq true"
+NAME_ONLY = "name"  # the mapping origin earlier versions wrote when they linked by name: nobody confirmed it
 Details = Callable[[], tuple[str | None, str | None]]  # (VAT number, name), asked for only when needed
 
 
@@ -59,10 +60,10 @@ def resolve(svc: Services, tenant: Tenant, ref: SupplierRef) -> Supplier:
     """The Exact supplier of a document's Basware supplier; created when the tenant allows, else blocked."""
     exact = svc.exact(tenant)
     entry = remembered(svc.db, tenant.id, ref.code)
-    if entry is not None:
-        return mapped_supplier(svc.db, tenant, exact, ref.code, entry)
     vendor = BaswareVendor(svc, tenant, ref.code)
     try:
+        if entry is not None:
+            return confirmed(svc.db, tenant, exact, ref.code, entry)
         found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
     except SupplierSuggested as suggestion:
         audit_suggestion(svc, tenant, "map_vendor", suggestion)
@@ -75,6 +76,13 @@ def resolve(svc: Services, tenant: Tenant, ref: SupplierRef) -> Supplier:
         # A racing chain (or an operator) set the mapping while we searched: theirs stands.
         return mapped_supplier(svc.db, tenant, exact, ref.code, kept)
     return Supplier.of_account(account, how)
+
+
+def confirmed(db: Database, tenant: Tenant, exact: ExactClient, code: str, entry: MappingEntry) -> Supplier:
+    """The supplier of a vendor mapping, unless an earlier version made it from a name alone (then a suggestion)."""
+    if entry.origin == NAME_ONLY:
+        raise SupplierSuggested(code, mapped_account(exact, code, entry.target), linked_by_name=True)
+    return mapped_supplier(db, tenant, exact, code, entry)
 
 
 def _details(ref: SupplierRef, basware: Vendor | None) -> tuple[str | None, str | None]:
@@ -168,7 +176,7 @@ class SupplierSuggested(RecordBlocked):
         account_code = str(account.get("Code") or "").strip()
         named = f"Exact has a supplier named {account.get('Name') or ''} (code {account_code})"
         if linked_by_name:  # remembered by an earlier version that linked by name: never confirmed by anyone
-            found = "was linked by name only by an earlier version and is not updated"
+            found = "was linked by name only by an earlier version, never confirmed"
             advice = "confirm the vendor mapping if it is the same"
         else:
             found, advice = "not found by code or VAT", "map it if it is the same"

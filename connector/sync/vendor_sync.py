@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 WATERMARK = "vendors:last_updated"
 LAST_RUN = "vendors:last_run"
 ORIGIN = "sync"
-NAME_ONLY = "name"  # a mapping origin earlier versions wrote when they linked by name: nobody confirmed it
 COMPARED = ("Name", "VATNumber", "Email", "AddressLine1", "Postcode", "City", "Country")
 Progress = Callable[[str, str, str], None]  # (vendor code, outcome, detail)
 
@@ -163,7 +162,7 @@ def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Ven
     mapped = mappings.entry(svc.db, tenant.id, "vendor", vendor.code)
     if mapped is not None:
         account = suppliers.mapped_account(exact, vendor.code, mapped.target)
-        if mapped.origin == NAME_ONLY:
+        if mapped.origin == suppliers.NAME_ONLY:
             raise suppliers.SupplierSuggested(vendor.code, account, linked_by_name=True)
         return account
     found = suppliers.match(exact, vendor.code, lambda: (vendor.vat_number, vendor.name))

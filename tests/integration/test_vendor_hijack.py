@@ -161,6 +161,26 @@ def test_a_link_an_earlier_version_made_by_name_alone_updates_nothing_until_a_pe
     assert _banks(own_basware, victim["ID"]) == [VICTIM_IBAN]
 
 
+def test_an_invoice_of_a_vendor_an_earlier_version_linked_by_name_blocks_until_the_link_is_confirmed(
+    pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    from connector.sync import suppliers
+
+    tenant = add_tenant(pg_services, sandboxes)
+    tag = uuid.uuid4().hex[:6].upper()
+    victim = _victim(pg_services, tenant, tag)
+    code = f"E{tag}"
+    mappings.put(pg_services.db, tenant.id, "vendor", code, victim["ID"], origin="name")  # never confirmed
+
+    with pytest.raises(suppliers.SupplierSuggested) as caught:
+        suppliers.resolve(pg_services, tenant, suppliers.SupplierRef(code, f"Acme {tag} BV"))
+
+    assert "linked by name only by an earlier version" in str(caught.value)
+    assert caught.value.problems[0]["suggestions"] == [f"7{tag[:5]} Acme {tag} BV"]
+    mappings.put(pg_services.db, tenant.id, "vendor", code, victim["ID"], origin="manual")  # a person confirms
+    assert suppliers.resolve(pg_services, tenant, suppliers.SupplierRef(code, f"Acme {tag} BV")).id == victim["ID"]
+
+
 def _code_matched(svc: Services, sandboxes: Sandboxes, tag: str) -> tuple[Tenant, dict[str, Any], str]:
     """A tenant whose Basware vendor has the Exact supplier's code and a new IBAN, synced once."""
     tenant = _tenant(svc, sandboxes)
