@@ -236,6 +236,9 @@ def test_a_rejected_bank_account_never_reaches_exact(
     assert bank_changes.pending(pg_services.db, tenant.id) == []
     [row] = [r for r in _audit(pg_services, tenant) if r["event"] == "bank_account_rejected"]
     assert f"rejected by {getpass.getuser()}" in row["message"]
+    capsys.readouterr()
+    assert cli.main(["vendors", "pending", tenant.name], services=pg_services) == 0
+    assert capsys.readouterr().out == f"no bank account of tenant {tenant.name} is waiting for approval\n"
 
 
 # --- the dashboard ----------------------------------------------------------------------------------------
