@@ -47,6 +47,15 @@ class Settings:
     log_format: str = "text"  # text | json
     worker_metrics_port: int = 0  # 0 = the worker serves no metrics
     worker_metrics_address: str = "127.0.0.1"  # 0.0.0.0 inside a container network; never publish it
+    # Exact's calls per app and division: a minute and a day (premium licences allow more a day). The
+    # governor also follows lower limits that Exact's headers report; per-app overrides are `id -> (min, day)`.
+    exact_minute_limit: int = 60
+    exact_day_limit: int = 5000
+    exact_app_limits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+
+    def exact_limits(self, client_id: str) -> tuple[int, int]:
+        """(calls a minute, calls a day) for one Exact app."""
+        return self.exact_app_limits.get(client_id, (self.exact_minute_limit, self.exact_day_limit))
 
     @property
     def is_embedded(self) -> bool:
@@ -92,6 +101,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_format=_log_format(env.get("CONNECTOR_LOG_FORMAT")),
         worker_metrics_port=int(_number(env, "CONNECTOR_WORKER_METRICS_PORT", 0)),
         worker_metrics_address=env.get("CONNECTOR_WORKER_METRICS_ADDRESS") or "127.0.0.1",
+        exact_minute_limit=_count(env, "CONNECTOR_EXACT_MINUTE_LIMIT", 60),
+        exact_day_limit=_count(env, "CONNECTOR_EXACT_DAY_LIMIT", 5000),
+        exact_app_limits=_app_limits(env.get("CONNECTOR_EXACT_APP_LIMITS", "")),
     )
 
 
@@ -114,6 +126,26 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ConfigurationError(f"{name} must not be negative")
     return value
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default)
+    if value < 1 or value != int(value):
+        raise ConfigurationError(f"{name} must be a whole number of calls, at least 1")
+    return int(value)
+
+
+def _app_limits(raw: str) -> dict[str, tuple[int, int]]:
+    """`client-id=60/30000,other-id=60/5000` -> {client id: (a minute, a day)}."""
+    limits = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        client_id, _, figures = item.rpartition("=")
+        minute, _, day = figures.partition("/")
+        if not client_id or not minute or not day:
+            raise ConfigurationError(f"CONNECTOR_EXACT_APP_LIMITS: {item!r} is not client-id=minute/day")
+        name = f"CONNECTOR_EXACT_APP_LIMITS for {client_id}"
+        limits[client_id] = (_count({name: minute}, name, 60), _count({name: day}, name, 5000))
+    return limits
 
 
 def ensure_data_dir(settings: Settings) -> Path:

@@ -5,7 +5,8 @@
     ├── SignatureError              a webhook whose signature does not verify
     ├── APIError                    a remote system answered badly (system, status, request id, safe excerpt)
     │   ├── RetriableAPIError       5xx, timeouts, connection errors -> Celery retries
-    │   │   └── RateLimited         429; carries when to try again (from the X-RateLimit-* headers)
+    │   │   └── Postponed           not now, and not a failure: carries when to try again
+    │   │       └── RateLimited     429 or the budget spent (from the X-RateLimit-* headers)
     │   └── FatalAPIError           other 4xx -> the record is blocked with the reason
     │       └── ReauthRequired      the Exact grant is dead: tenant paused, operator told
     ├── RecordBlocked               mapping or validation failed: kept, explained, replayable
@@ -77,12 +78,16 @@ class RetriableAPIError(APIError):
     """A passing failure (5xx, timeout, connection error): try the same call again later."""
 
 
-class RateLimited(RetriableAPIError):
-    """The remote system's rate limit was reached; `retry_at` is a UTC epoch in seconds."""
+class Postponed(RetriableAPIError):
+    """Not now, and no failure either: try again at `retry_at` (a UTC epoch in seconds); uses up no retry."""
 
     def __init__(self, message: str, *, retry_at: float, **kwargs: Any) -> None:
         self.retry_at = retry_at
         super().__init__(message, **kwargs)
+
+
+class RateLimited(Postponed):
+    """The remote system's rate limit was reached (or our budget for it is spent)."""
 
 
 class FatalAPIError(APIError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from connector.errors import ConnectorError
 from connector.sync.services import Services
-from ml_connector.commands import admin, core, grants, orders
+from ml_connector.commands import admin, core, fitcheck, grants, orders, reconcile
 from ml_connector.commands import mappings as mapping_commands
 from ml_connector.commands import records as record_commands
 from ml_connector.context import Context
@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command tree; each area of commands registers its own sub-commands."""
     parser = argparse.ArgumentParser(prog="ml-connector", description="Basware to Exact Online connector")
     sub = parser.add_subparsers(metavar="COMMAND")
-    for area in (core, grants, record_commands, mapping_commands, orders, admin):
+    for area in (core, grants, record_commands, mapping_commands, orders, admin, reconcile, fitcheck):
         area.register(sub)
     return parser
 

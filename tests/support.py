@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,41 @@ def add_tenant(
     if authorize:
         consent(svc, tenant)
     return svc.tenant(tenant.id)
+
+
+def add_sharing_tenant(svc: Services, first: Tenant) -> Tenant:
+    """A second tenant on `first`'s Exact app and division, holding a copy of its Exact tokens if it has any.
+
+    The Exact sandbox keeps one grant per app, so the two share it, as two Basware companies booking into one
+    Exact company through one consent would.
+    """
+    second = tenants.add_tenant(
+        svc.db,
+        svc.box,
+        name=f"t{uuid.uuid4().hex[:8]}",
+        exact_region=first.exact_region,
+        exact_base_url=first.exact_base_url,
+        exact_client_id=first.exact_client_id,
+        exact_client_secret=EXACT_SECRET,
+        exact_redirect_uri=first.exact_redirect_uri,
+        basware_region="EU",
+        basware_base_url=first.basware_base_url,
+        basware_client_id=first.basware_client_id,
+        basware_client_secret=BASWARE_SECRET,
+        webhook_secret=WEBHOOK_SECRET,
+        purchase_journal="60",
+    )
+    stored = svc.token_store(first).load()
+    if stored is not None:
+        svc.token_store(second).save(stored)
+    tenants.update_tenant(svc.db, second.id, exact_division=first.exact_division)
+    return svc.tenant(second.id)
+
+
+def early_in_a_minute(margin: float = 15.0) -> None:
+    """Wait for the next minute if this one ends within `margin` seconds, so a few calls share one fixed window."""
+    if time.time() % 60 > 60 - margin:
+        time.sleep(60.5 - time.time() % 60)
 
 
 def consent(svc: Services, tenant: Tenant) -> int:

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import time
+from datetime import date
 from typing import Any
 
 from flask import (
@@ -31,9 +32,11 @@ import webhook_receiver.names as names
 from connector import views
 from connector.config import KEY_FILE, Settings
 from connector.errors import ConfigurationError, ConnectorError
+from connector.mapping.reconcile import LABELS
 from connector.store import audit, bank_changes, mappings, records, tenants, tokens
 from connector.store.tenants import Tenant
-from connector.sync import bank_approvals, outcomes, reminders
+from connector.sync import bank_approvals, outcomes, reconcile, reminders
+from connector.sync.budget import HEADERS, budget_report
 from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
 
@@ -103,7 +106,8 @@ def overview() -> str:
     now = time.time()
     rows = [_tenant_row(svc, tenant, now) for tenant in tenants.list_tenants(svc.db)]
     totals = views.status_counts(records.count_by_status(svc.db))
-    return render_template("dashboard/overview.html", tenants=rows, totals=totals)
+    budgets = [division.row() for division in budget_report(svc, now)]
+    return render_template("dashboard/overview.html", tenants=rows, totals=totals, budgets=budgets, headers=HEADERS)
 
 
 def _tenant_row(svc: Services, tenant: Tenant, now: float) -> dict[str, Any]:
@@ -202,6 +206,27 @@ def _enqueue(svc: Services, record_id: int) -> None:
         flash("The job queue could not be reached, so nothing was sent. Try Replay again in a few minutes.", "error")
         return
     flash(f"Record {record_id} was sent again. Reload this page in a moment to see the result.", "ok")
+
+
+# --- month-end reconciliation ------------------------------------------------------------------------------
+
+
+@bp.get("/tenants/<name>/reconcile")
+def reconciliation(name: str) -> str:
+    """Basware documents of a period against the Exact purchase journal (the previous month by default)."""
+    svc, tenant = connector_services(), tenant_or_404(name)
+    try:
+        first, last = reconcile.period(request.args.get("from"), request.args.get("to"), date.today())
+    except ConfigurationError as exc:
+        abort(400, str(exc))
+    try:
+        report, error = reconcile.reconcile_period(svc, tenant, first, last), None
+    except ConnectorError as exc:  # Exact unreachable or the grant dead: say so on the page
+        report, error = None, str(exc)
+    return render_template(
+        "dashboard/reconcile.html", tenant_name=tenant.name, first=first, last=last, report=report, error=error,
+        labels=LABELS,
+    )  # fmt: skip
 
 
 # --- mappings ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable
 
-from connector.errors import RateLimited
+from connector.errors import Postponed
 
 BASE_DELAY = 5.0
 MAX_DELAY = 600.0
@@ -25,6 +25,6 @@ def backoff(
     return ceiling * (0.5 + rand() / 2)
 
 
-def rate_limit_delay(error: RateLimited, *, now: Callable[[], float] = time.time) -> float:
-    """Seconds until the rate-limit window named in the response resets (at least one)."""
+def rate_limit_delay(error: Postponed, *, now: Callable[[], float] = time.time) -> float:
+    """Seconds until the time the error names (a rate-limit window's reset, say), at least one."""
     return max(1.0, error.retry_at - now())

@@ -13,7 +13,7 @@ from connector.errors import (
     ConfigurationError,
     ConnectorError,
     FatalAPIError,
-    RateLimited,
+    Postponed,
     ReauthRequired,
     RecordBlocked,
     RetriableAPIError,
@@ -74,9 +74,12 @@ def _run(task: Task, svc: Services, record_id: int, step: str, func: Step) -> No
     """The step, its outcome turned into a retry, a block, a wait or a failure."""
     try:
         func(svc, record_id)
-    except RateLimited as exc:
-        # Waiting for the window is not a failure: it does not use up the retries.
-        raise task.retry(exc=exc, countdown=_due(svc, record_id, rate_limit_delay(exc)), max_retries=None) from exc
+    except Postponed as exc:
+        # Waiting (for the limit's window, or for an earlier POST to be surely over) is not a failure: it
+        # does not use up the retries.
+        # (max_retries=None would mean Celery's default of 3, after which the record was dropped.)
+        waits = task.request.retries + 1
+        raise task.retry(exc=exc, countdown=_due(svc, record_id, rate_limit_delay(exc)), max_retries=waits) from exc
     except (RetriableAPIError, StorageUnavailable) as exc:
         if task.request.retries >= MAX_RETRIES:
             outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -36,6 +37,8 @@ ENTRY_SELECT = (
     "EntryID,EntryNumber,Journal,Supplier,EntryDate,DueDate,YourRef,Currency,Description,"
     "AmountFC,VATAmountFC,Status,Type"
 )
+# What the month-end reconciliation needs of an entry, and no more: fewer bytes per page on a long month.
+RECONCILE_SELECT = "EntryID,EntryNumber,Journal,Supplier,EntryDate,YourRef,Currency,AmountFC"
 ITEMS = "logistics/Items"
 ITEM_SELECT = "ID,Code,Description,IsPurchaseItem,Unit,CostPriceStandard"
 ORDERS = "purchaseorder/PurchaseOrders"
@@ -45,6 +48,7 @@ BANK_SELECT = "ID,Account,BankAccount,BICCode,Main"
 _MAX_OR_TERMS = 40  # one public client found 300 or-terms made "a 12kB URI" (docs/api-facts.md#exact-odata)
 _TRANSIENT = {502, 503, 504}
 Admitted = Callable[[], None] | None  # told when a request passed the rate check and is about to leave
+Progress = Callable[[int, int | None], None]  # (records read so far, records in all, when Exact said)
 _MAX_PAGES = 10_000  # a guard against a server that keeps sending the same __next
 
 
@@ -72,6 +76,18 @@ class RateLimitInfo:
         )
 
 
+class CallBudget(Protocol):
+    """Where each counted call takes its place in Exact's rate limit before it is sent (`connector.exact.governor`)."""
+
+    def reserve(self, division: int) -> None:
+        """Take one call, or raise `RateLimited` with the moment the budget opens again."""
+        ...
+
+    def settle(self, division: int, status: int, headers: Mapping[str, str]) -> float | None:
+        """Report an answer (its X-RateLimit-* headers); after a 429, return when the budget opens again."""
+        ...
+
+
 class ExactClient:
     """Calls `/api/v1/{division}/…` on one Exact host with tokens from a `TokenManager`."""
 
@@ -83,7 +99,7 @@ class ExactClient:
         session: requests.Session | None = None,
         timeout: float = 30,
         on_rate_limit: Callable[[Mapping[str, str]], None] | None = None,
-        before_call: Callable[[], None] | None = None,
+        budget: CallBudget | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         require_secure(self.base_url)  # credentials never go over clear-text networks
@@ -93,7 +109,7 @@ class ExactClient:
         self._session = session or requests.Session()
         self._timeout = timeout
         self._on_rate_limit = on_rate_limit
-        self._before_call = before_call  # e.g. a limiter shared by all processes, raising RateLimited
+        self._budget = budget  # shared by every process using the app and division; None: no limit kept here
         self.last_rate_limit: RateLimitInfo | None = None
 
     def close(self) -> None:
@@ -111,7 +127,7 @@ class ExactClient:
 
     def me(self) -> dict[str, Any]:
         """The current user (`current/Me`, which takes no division)."""
-        payload = self._call("GET", f"{self.base_url}/api/v1/current/Me")
+        payload = self._call("GET", f"{self.base_url}/api/v1/current/Me", counted=False)
         results = odata.unwrap(payload)
         if not isinstance(results, list) or not results:
             raise FatalAPIError("current/Me returned no user", system=SYSTEM)
@@ -139,9 +155,16 @@ class ExactClient:
         select: str | None = None,
         top: int | None = None,
         expand: str | None = None,
+        on_page: Progress | None = None,
     ) -> list[dict[str, Any]]:
-        """Every record of a collection, following the absolute `__next` links page by page."""
-        url: str | None = self._url(path, _query(filter=filter, select=select, top=top, expand=expand))
+        """Every record of a collection, following the absolute `__next` links page by page.
+
+        With `on_page` (a progress bar) the first page also brings the total (`$inlinecount=allpages`, no extra
+        call), and `on_page` is told after each page how many records have been read and of how many.
+        """
+        count = "allpages" if on_page is not None else None
+        query = _query(filter=filter, select=select, top=top, expand=expand, inlinecount=count)
+        url: str | None = self._url(path, query)
         records: list[dict[str, Any]] = []
         for _ in range(_MAX_PAGES):
             if url is None:
@@ -149,6 +172,8 @@ class ExactClient:
             payload = self._call("GET", url)
             page = odata.unwrap(payload)
             records.extend(page if isinstance(page, list) else [page])
+            if on_page is not None:
+                on_page(len(records), odata.total_count(payload))
             url = self._checked_next(odata.next_link(payload))
         raise FatalAPIError(f"{path}: paging did not end", system=SYSTEM)
 
@@ -220,6 +245,16 @@ class ExactClient:
         query = f"Supplier eq {odata.guid(supplier_id)} and YourRef eq {odata.string(your_ref)}"
         return odata.trim_codes(self.get_all(ENTRIES, filter=query, select=ENTRY_SELECT))
 
+    def purchase_entries_between(
+        self, journal: str, first: date, last: date, *, on_page: Progress | None = None
+    ) -> list[dict[str, Any]]:
+        """The entries of one journal dated `first` to `last` (inclusive): one filtered call per 60 entries."""
+        query = (
+            f"Journal eq {odata.string(journal)} and EntryDate ge datetime'{first.isoformat()}' "
+            f"and EntryDate le datetime'{last.isoformat()}'"
+        )
+        return odata.trim_codes(self.get_all(ENTRIES, filter=query, select=RECONCILE_SELECT, on_page=on_page))
+
     def create_purchase_entry(self, payload: Mapping[str, Any], *, on_admitted: Admitted = None) -> dict[str, Any]:
         """Post a purchase entry with its lines; returns the created entry (EntryID, EntryNumber, …)."""
         return odata.trim_codes(self.post(ENTRIES, payload, on_admitted=on_admitted))
@@ -260,12 +295,22 @@ class ExactClient:
             raise FatalAPIError("Exact sent a next link to another host; refusing to follow", system=SYSTEM)
         return link
 
-    def _call(self, method: str, url: str, body: Mapping[str, Any] | None = None, on_admitted: Admitted = None) -> Any:
-        if self._before_call is not None:
-            self._before_call()
+    def _call(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any] | None = None,
+        on_admitted: Admitted = None,
+        *,
+        counted: bool = True,
+    ) -> Any:
+        # Calls without a division (current/Me) are not counted by Exact, so they take nothing from the budget.
+        budget = self._budget if counted else None
+        token = self._tokens.access_token()  # before reserving: a slow refresh must not carry a call past its window
+        if budget is not None:
+            budget.reserve(self.division)
         if on_admitted is not None:  # from here on the request may reach Exact
             on_admitted()
-        token = self._tokens.access_token()
         response = self._send(method, url, token, body)
         if response.status_code == 401:
             token = self._tokens.force_refresh(token)
@@ -275,7 +320,8 @@ class ExactClient:
                     f"{method} {_path(url)} refused a fresh access token", system=SYSTEM, status=401
                 )
         self._note_rate_limit(response.headers)
-        error = classify(method, response.status_code, response.headers, response.content)
+        opens = budget.settle(self.division, response.status_code, response.headers) if budget is not None else None
+        error = classify(method, response.status_code, response.headers, response.content, opens_at=opens)
         if error is not None:
             raise error
         return loads(response.content) if response.content else None
@@ -365,14 +411,20 @@ class ExactClient:
         return self.post("crm/BankAccounts", fields)
 
 
-def classify(method: str, status: int, headers: Mapping[str, str], content: bytes) -> APIError | None:
-    """The exception an Exact response stands for, or None for success (a pure status classifier)."""
+def classify(
+    method: str, status: int, headers: Mapping[str, str], content: bytes, *, opens_at: float | None = None
+) -> APIError | None:
+    """The exception an Exact response stands for, or None for success (a pure status classifier).
+
+    `opens_at` is when the rate-limit budget opens again after a 429, if the caller keeps one.
+    """
     if status < 400:
         return None
     message = _error_text(content) or f"HTTP {status}"
     common: dict[str, Any] = {"system": SYSTEM, "status": status, "body": content}
     if status == 429:
-        return RateLimited(f"rate limit reached: {message}", retry_at=retry_at(headers), **common)
+        when = opens_at if opens_at is not None else retry_at(headers)
+        return RateLimited(f"rate limit reached: {message}", retry_at=when, **common)
     if status == 500 and method in ("POST", "PUT") and _error_text(content):
         # Exact reports business validation (Mandatory: …, Invalid reference: …) as a 500.
         return FatalAPIError(message, **common)

@@ -72,6 +72,15 @@ def next_link(payload: Any) -> str | None:
     return None
 
 
+def total_count(payload: Any) -> int | None:
+    """`d.__count` (a string) of a page asked for with `$inlinecount=allpages`, or None when absent."""
+    if isinstance(payload, dict) and isinstance(payload.get("d"), dict):
+        count = payload["d"].get("__count")
+        if isinstance(count, str | int) and str(count).isdigit():
+            return int(count)
+    return None
+
+
 def error_message(payload: Any) -> str:
     """`error.message.value` of an OData error body, or '' when the body is not one."""
     if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):

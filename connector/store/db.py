@@ -128,6 +128,7 @@ records = sa.Table(
     sa.Column("running_step", sa.String(30)),  # the step a worker started and has not ended
     sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
     sa.Column("due_at", sa.Float),  # when a retry put off by the chain is due (None: its next task runs now)
+    sa.Column("write_sent_at", sa.Float),  # when the last write request was let go to Exact
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -168,6 +169,21 @@ master_data = sa.Table(
     sa.Column("kind", sa.String(30), primary_key=True),
     sa.Column("fetched_at", sa.Float, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),  # JSON list
+)
+
+# Exact's rate limit per app and division, shared by every process (connector.exact.governor).
+exact_budget = sa.Table(
+    "exact_budget",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),  # base URL | client id | division
+    sa.Column("minute_reset", sa.Float, nullable=False),
+    sa.Column("minute_used", sa.Integer, nullable=False),
+    sa.Column("minute_limit", sa.Integer),  # what Exact's headers said
+    sa.Column("day_reset", sa.Float, nullable=False),
+    sa.Column("day_used", sa.Integer, nullable=False),
+    sa.Column("day_limit", sa.Integer),
+    sa.Column("closed_until", sa.Float, nullable=False),
+    sa.Column("next_minute_used", sa.Integer, nullable=False),  # sent on a minute's turn: counted in both
 )
 
 # A bank account Basware gives for an existing Exact supplier: applied in Exact only once a person approves it.
@@ -263,8 +279,16 @@ def _record_due_time(conn: Connection) -> None:
     add_missing_columns(conn, records)
 
 
+def _record_write_sent_at(conn: Connection) -> None:
+    add_missing_columns(conn, records)
+
+
 def _add_dashboard_users_sessions_and_sign_in_throttle(conn: Connection) -> None:
     metadata.create_all(conn, tables=[admin_users, admin_sessions, sign_in_failures])
+
+
+def _create_exact_budget(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[exact_budget])
 
 
 def _create_pending_bank_accounts(conn: Connection) -> None:
@@ -278,7 +302,9 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (3, _record_run_and_report_bookkeeping),
     (4, _record_due_time),
     (5, _add_dashboard_users_sessions_and_sign_in_throttle),
-    (6, _create_pending_bank_accounts),
+    (6, _record_write_sent_at),
+    (7, _create_exact_budget),
+    (8, _create_pending_bank_accounts),
 ]
 
 

@@ -87,6 +87,7 @@ class Record:
     running_step: str | None = None
     running_starts: int | None = None
     due_at: float | None = None
+    write_sent_at: float | None = None
 
 
 def _record(row: Any) -> Record:

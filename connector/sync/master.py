@@ -141,7 +141,7 @@ def refresh_all(svc: Services) -> int:
         if tenant.grant_status != "active":
             continue
         try:
-            counts = refresh(svc.db, tenant.id, svc.exact(tenant))
+            counts = refresh(svc.db, tenant.id, svc.exact(tenant, background=True))
         except ConnectorError as exc:  # one tenant's outage must not stop the others' refresh
             log.warning("tenant=%s master data refresh failed: %s", tenant.name, exc)
             continue

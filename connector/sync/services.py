@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -20,14 +21,15 @@ from connector.crypto import SecretBox, load_secret_box
 from connector.errors import ReauthRequired, StorageUnavailable
 from connector.exact.auth import ExactOAuth, TokenManager
 from connector.exact.client import ExactClient
+from connector.exact.governor import BudgetStore, Governor, Limits, Priority
 from connector.exact.regions import exact_base_url
 from connector.notify import Notifier
 from connector.store.basware_tokens import DbBaswareTokenStore
+from connector.store.budget import DbBudgetStore, RedisBudgetStore
 from connector.store.db import Database
 from connector.store.db import tenants as tenants_table
 from connector.store.tenants import Tenant, get_tenant
 from connector.store.tokens import DbTokenStore
-from connector.sync.ratelimit import SharedRateLimit
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ class Services:
         self.box: SecretBox = load_secret_box(self.settings)
         check_secret_key(self.db, self.box)
         self.notifier = Notifier(self.settings)
-        self._exact: dict[tuple[int, int | None, str], ExactClient] = {}
+        self._exact: dict[tuple[int, int | None, str, bool], ExactClient] = {}
+        self._budget_store: BudgetStore | None = None
         self._basware: dict[tuple[int, str], BaswareClient] = {}
         self._lock = threading.Lock()
 
@@ -76,8 +79,12 @@ class Services:
             min_age=self.settings.exact_min_refresh_age,
         )
 
-    def exact(self, tenant: Tenant) -> ExactClient:
-        """The tenant's Exact client; a tenant without a live grant waits for a person to consent."""
+    def exact(self, tenant: Tenant, *, background: bool = False) -> ExactClient:
+        """The tenant's Exact client; a tenant without a live grant waits for a person to consent.
+
+        `background=True` for work nobody waits for (master data refresh, vendor sync): its calls only use what
+        writes leave of Exact's rate limit.
+        """
         if tenant.grant_status != "active":
             why = tenant.grant_reason or "no Exact Online consent yet"
             raise ReauthRequired(
@@ -86,18 +93,31 @@ class Services:
                 system="exact",
             )
         base = exact_base_url(tenant.exact_region, tenant.exact_base_url)
-        key = (tenant.id, tenant.exact_division, base)
+        key = (tenant.id, tenant.exact_division, base, background)
         with self._lock:
             if key not in self._exact:
-                limit = SharedRateLimit(self.db, tenant.id)
+                priority = Priority.BACKGROUND if background else Priority.WRITE
                 self._exact[key] = ExactClient(
                     base,
                     self.token_manager(tenant),
                     division=tenant.exact_division,
-                    on_rate_limit=limit.observe,
-                    before_call=limit.check,
+                    budget=self.governor(tenant).budget(priority),
                 )
             return self._exact[key]
+
+    def governor(self, tenant: Tenant, clock: Callable[[], float] = time.time) -> Governor:
+        """The rate-limit budget of the tenant's Exact app: one per app and division, whichever tenant asks."""
+        base = exact_base_url(tenant.exact_region, tenant.exact_base_url)
+        minute, day = self.settings.exact_limits(tenant.exact_client_id)
+        return Governor(self.budget_store(), f"{base}|{tenant.exact_client_id}", Limits(minute, day), clock=clock)
+
+    def budget_store(self) -> BudgetStore:
+        """Redis when the broker is Redis (every worker reaches it anyway), else the database."""
+        if self._budget_store is None:
+            url = self.settings.broker_url
+            redis_broker = url.startswith(("redis://", "rediss://"))
+            self._budget_store = RedisBudgetStore.from_url(url) if redis_broker else DbBudgetStore(self.db)
+        return self._budget_store
 
     def basware(self, tenant: Tenant) -> BaswareClient:
         """The tenant's Basware client (its client-credentials token is cached inside)."""
@@ -118,7 +138,9 @@ class Services:
             return self._basware[key]
 
     def close(self) -> None:
-        """Release the database pool."""
+        """Release the database pool (and the budget's Redis connection)."""
+        if isinstance(self._budget_store, RedisBudgetStore):
+            self._budget_store.close()
         self.db.dispose()
 
 

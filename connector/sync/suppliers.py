@@ -56,8 +56,12 @@ class SupplierRef:
     vat_number: str | None = None
 
 
-def resolve(svc: Services, tenant: Tenant, ref: SupplierRef) -> Supplier:
-    """The Exact supplier of a document's Basware supplier; created when the tenant allows, else blocked."""
+def resolve(svc: Services, tenant: Tenant, ref: SupplierRef, *, read_only: bool = False) -> Supplier:
+    """The Exact supplier of a document's Basware supplier; created when the tenant allows, else blocked.
+
+    `read_only` (the fit check) finds the supplier the same way but creates nothing and remembers nothing:
+    a supplier that would be created comes back with `how` "created" and no id.
+    """
     exact = svc.exact(tenant)
     entry = remembered(svc.db, tenant.id, ref.code)
     vendor = BaswareVendor(svc, tenant, ref.code)
@@ -66,11 +70,14 @@ def resolve(svc: Services, tenant: Tenant, ref: SupplierRef) -> Supplier:
             return confirmed(svc.db, tenant, exact, ref.code, entry)
         found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
     except SupplierSuggested as suggestion:
-        audit_suggestion(svc, tenant, "map_vendor", suggestion)
+        if not read_only:  # the fit check only looks: its findings are its report, not the audit
+            audit_suggestion(svc, tenant, "map_vendor", suggestion)
         raise
     if found is None:
-        return _create_or_block(svc, tenant, exact, ref, vendor)
+        return _create_or_block(svc, tenant, exact, ref, vendor, read_only=read_only)
     account, how = found
+    if read_only:
+        return Supplier.of_account(account, how)
     kept = mappings.remember(svc.db, tenant.id, "vendor", ref.code, str(account["ID"]), origin=how)
     if kept.target != str(account["ID"]) or kept.origin != how:
         # A racing chain (or an operator) set the mapping while we searched: theirs stands.
@@ -110,7 +117,7 @@ class BaswareVendor:
 
 
 def _create_or_block(
-    svc: Services, tenant: Tenant, exact: ExactClient, ref: SupplierRef, vendor: BaswareVendor
+    svc: Services, tenant: Tenant, exact: ExactClient, ref: SupplierRef, vendor: BaswareVendor, *, read_only: bool
 ) -> Supplier:
     if not tenant.auto_create_vendors:
         text = f"not found in Exact division {exact.division} by code, VAT number or name"
@@ -118,6 +125,8 @@ def _create_or_block(
             [vendor_problem(ref.code, None, text)],
             f"vendor {ref.code} ({ref.name}) not found in Exact division {exact.division}; create it or add a mapping",
         )
+    if read_only:
+        return Supplier("", "created", ref.code, ref.name, notes=("would be created in Exact",))
     with creating(svc.db, tenant.id, ref.code):
         entry = remembered(svc.db, tenant.id, ref.code)
         if entry is not None:

@@ -99,7 +99,7 @@ def sync_tenant(
     svc: Services, tenant: Tenant, *, full: bool = False, progress: Progress | None = None, now: float | None = None
 ) -> VendorSyncResult:
     """Bring Exact's suppliers in line with the Basware vendors changed since the last run (all if `full`)."""
-    exact = svc.exact(tenant)
+    exact = svc.exact(tenant, background=True)
     since = None if full else state.get(svc.db, tenant.id, WATERMARK)
     newest = since
     result = VendorSyncResult(tenant.name)

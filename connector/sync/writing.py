@@ -10,17 +10,21 @@ keep steady state at one call.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connector.errors import RetriableAPIError
+from connector.errors import Postponed, RetriableAPIError
 from connector.store import records
 from connector.store.locks import new_owner
 from connector.store.records import Record, Status, Step
 from connector.sync.services import Services
 
 STEPS = tuple(Step)  # in the order the chain runs them
+# Decision (ours): a request let go to Exact is over, one way or another, within twice our 30 s total deadline
+# (Exact's own processing time is not published).
+IN_FLIGHT_GRACE = 60.0
 WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
 
 
@@ -63,6 +67,19 @@ def record_lease(svc: Services, record_id: int, doing: str = "writing") -> Itera
         records.unlock(svc.db, record_id, owner)
 
 
+def _wait_out_earlier_attempt(record: Record) -> None:
+    """An earlier POST may still be on its way (its worker was killed, or the answer was lost): Exact may store
+    it after our look-up found nothing, and a second POST would make two documents. Look only once it cannot
+    be in flight any more."""
+    surely_over = (record.write_sent_at or 0.0) + IN_FLIGHT_GRACE
+    if time.time() < surely_over:
+        raise Postponed(
+            "an earlier write may still be on its way to Exact; looking for its result once it cannot be",
+            retry_at=surely_over,
+            system="connector",
+        )
+
+
 def write_once(
     svc: Services,
     record: Record,
@@ -77,11 +94,12 @@ def write_once(
     look-up later.
     """
     if record.write_attempts > 0:
+        _wait_out_earlier_attempt(record)
         found = find()
         if found:
             return found[0], "adopted"
 
     def count_attempt() -> None:
-        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1)
+        records.update(svc.db, record.id, write_attempts=record.write_attempts + 1, write_sent_at=time.time())
 
     return create(count_attempt), "created"

@@ -68,7 +68,23 @@ def status(_args: argparse.Namespace, ctx: Context) -> int:
     print_table(["tenant", "grant", "grant renewed", "token calls today", "records"], rows)
     for note in notes:
         print(note)
+    _print_budgets(svc)
     return 0
+
+
+def _print_budgets(svc: Any) -> None:
+    """Exact's call budget per division and when the backlog will be through (see connector.sync.budget)."""
+    from connector.errors import ConnectorError
+    from connector.sync.budget import HEADERS, budget_report
+
+    try:
+        report = budget_report(svc)
+    except ConnectorError as exc:  # the status must still print when Redis or the database hiccups
+        print(f"\nExact call budget: unavailable ({exc})")
+        return
+    if report:
+        print("\nExact call budget per division (at about one call per pending record):")
+        print_table(HEADERS, [division.row() for division in report])
 
 
 def keys_generate(_args: argparse.Namespace, _ctx: Context) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import requests
 from celery.exceptions import Ignore
 
+from connector.errors import Postponed
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.server import ServerThread
 from connector.store import records
@@ -20,7 +22,7 @@ from connector.sync.services import Services
 from connector.wiring import build_services
 from tests.conftest import make_settings
 from tests.integration.receiving import Enqueued, post_to
-from tests.integration.test_mapping_helpers import row, unique
+from tests.integration.test_mapping_helpers import DIVISION, row, unique
 from tests.support import Sandboxes, add_tenant, notification, signed_headers
 from webhook_receiver import create_app
 from workers import tasks
@@ -126,3 +128,23 @@ def test_a_database_that_never_answers_gives_503_not_a_hang(
 
     assert response.status_code == 503
     assert ready.status_code == 503
+
+
+def test_after_a_lost_write_the_look_up_waits_until_that_post_cannot_be_in_flight(
+    pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    record_id = _record(pg_services, sandboxes)
+    for step in (steps.fetch, steps.map_vendor, steps.validate):
+        step(pg_services, record_id)
+    # A worker let its POST go a moment ago and was killed: Exact may still be storing it.
+    records.update(pg_services.db, record_id, write_attempts=1, write_sent_at=time.time() - 5)
+    calls = sandboxes.exact.api_calls[DIVISION]
+
+    with pytest.raises(Postponed) as waiting:
+        steps.write(pg_services, record_id)
+
+    assert sandboxes.exact.api_calls[DIVISION] == calls  # neither a look-up nor a second POST yet
+    assert waiting.value.retry_at >= time.time() + 50
+    records.update(pg_services.db, record_id, write_sent_at=time.time() - 61)  # surely over now
+    steps.write(pg_services, record_id)
+    assert records.get(pg_services.db, record_id).status == "written"

@@ -370,3 +370,27 @@ def test_a_later_version_corrected_in_exact_can_be_marked_so_and_is_sent_on(
     [entry] = [a for a in audit.entries(pg_services.db, record_id=record_id) if a["event"] == "corrected_by_hand"]
     assert "credit note <b>118</b>" in entry["message"] and "on the dashboard" in entry["message"]
     assert "credit note &lt;b&gt;118&lt;/b&gt;" in page  # shown in the trail, escaped
+
+
+def test_the_overview_shows_exacts_call_budget_per_division(
+    url: str, browser: requests.Session, pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    from tests.support import early_in_a_minute
+
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    tenants.update_tenant(pg_services.db, tenant.id, exact_division=100001)
+    tenant = pg_services.tenant(tenant.id)
+    _blocked_record(pg_services, tenant)  # blocked, so not part of the backlog
+    with pg_services.db.begin() as conn:
+        records.upsert_pending(conn, tenant.id, "invoice", f"waiting-{uuid.uuid4().hex[:6]}")
+    early_in_a_minute()
+    for _ in range(5):
+        pg_services.governor(tenant).reserve(100001)
+
+    page = _get(browser, f"{url}/admin").text
+
+    budget = page[page.index("Exact Online call budget") :]
+    name_at = budget.index(tenant.name)
+    row = budget[budget.rindex("<tr>", 0, name_at) : budget.index("</tr>", name_at)]
+    assert "<td>100001</td>" in row and "<td>55 of 60</td>" in row and "<td>4995 of 5000</td>" in row
+    assert "<td>1</td>" in row  # one record waits

@@ -75,6 +75,8 @@ def test_worker_processes_share_one_token_chain_without_breaking_it(
         "CELERY_BROKER_URL": "memory://",
         "CONNECTOR_EXACT_REFRESH_MARGIN": str(MARGIN),
         "CONNECTOR_EXACT_MIN_REFRESH_AGE": str(EXACT_MIN_AGE),
+        "CONNECTOR_EXACT_MINUTE_LIMIT": "1000000",  # like the sandbox: no rate limit in the way
+        "CONNECTOR_EXACT_DAY_LIMIT": "100000000",
     }
     context = multiprocessing.get_context("spawn")
     results = context.Queue()

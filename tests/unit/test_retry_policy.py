@@ -26,3 +26,21 @@ def test_a_rate_limit_waits_until_the_window_named_by_exact_resets() -> None:
 
     assert rate_limit_delay(error, now=lambda: 1_700_000_015.5) == pytest.approx(44.5)
     assert rate_limit_delay(error, now=lambda: 1_700_000_100.0) == 1.0  # reset already passed: try again soon
+
+
+def test_waiting_for_the_rate_limit_never_runs_out_of_retries() -> None:
+    # Celery's retry(max_retries=None) means "the task's default of 3", so a record that waited for a fourth
+    # window was dropped with the RateLimited error instead of waiting again.
+    from celery.exceptions import Retry
+
+    from workers.tasks import run_step, write_to_exact
+
+    def window_spent(_svc: object, _record_id: int) -> None:
+        raise RateLimited("minute limit", retry_at=1_700_000_060.0, system="exact", status=429)
+
+    write_to_exact.push_request(retries=12, is_eager=True, called_directly=False)
+    try:
+        with pytest.raises(Retry):
+            run_step(write_to_exact, 1, "write", window_spent)
+    finally:
+        write_to_exact.pop_request()

@@ -52,6 +52,7 @@ class BaswareSandbox:
         self.vendors = Vendors(self.core)
         self.purchase_orders = PurchaseOrderExports(self.core, self.push)
         self.request_ids: list[str] = []
+        self.request_log: list[tuple[str, str]] = []  # (method, path) of every /v1 call: proves a read-only run
         self._faults: dict[str, Any] = {"delay": 0.0, "error_5xx_count": 0, "drop_count": 0}
         self.app = self._create_app()
 
@@ -174,6 +175,8 @@ class BaswareSandbox:
         """Faults first (an outage hits everything), then bearer auth and the request-id rule on /v1."""
         if not request.path.startswith("/v1/"):
             return None
+        with self.lock:
+            self.request_log.append((request.method, request.path))
         fault = self._take_fault()
         if fault is not None:
             return fault

@@ -69,6 +69,7 @@ class ExactSandbox:
         self.faults = Faults()
         self.api_calls: Counter[int] = Counter()
         self.me_calls = 0
+        self.request_log: list[tuple[str, str]] = []  # (method, path) of every API call: proves a read-only run
         self.orders = OrdersControl(self._state)
         self._entries = PurchaseEntries(self._state)
         families: list[Resource] = [
@@ -252,6 +253,7 @@ class ExactSandbox:
     def _api(self, division: int, resource: str) -> Response:
         with self._state.lock:
             self.api_calls[division] += 1
+            self.request_log.append((request.method, request.path))
         try:
             grant = self._gate()
             with self._state.lock:

@@ -1,7 +1,8 @@
-"""Reading an Exact sandbox collection: `$filter`, `$orderby`, `$top`, `$select`, `$expand` and paging.
+"""Reading an Exact sandbox collection: `$filter`, `$orderby`, `$top`, `$select`, `$expand`, `$inlinecount`, paging.
 
 Sourced (docs/api-facts.md, Exact: OData queries): regular pages hold 60 rows and end with a `__next` link that
-carries a `$skiptoken`; endpoints with a sync counterpart demand a `$filter` naming one of a list of fields.
+carries a `$skiptoken`; `$inlinecount=allpages` adds the total, as a string, in `d.__count`; endpoints with a
+sync counterpart demand a `$filter` naming one of a list of fields.
 Decision (ours): unknown properties in `$select` or `$orderby` answer 400.
 """
 
@@ -37,15 +38,17 @@ def read(
         if row is None:
             raise ApiFailure(404, "Not found")
         return json_response({"d": render(number, entity, row, lines=lines)})
-    page, next_key = query(entity, rows, page_size)
+    page, next_key, total = query(entity, rows, page_size)
     body: dict[str, Any] = {"results": [render(number, entity, row, lines=lines) for row in page]}
+    if request.args.get("$inlinecount") == "allpages":
+        body["__count"] = str(total)  # a string, as Exact sends it
     if next_key is not None:
         body["__next"] = next_link(number, entity, next_key)
     return json_response({"d": body})
 
 
-def query(entity: EntitySet, rows: Table, page_size: int) -> tuple[Table, str | None]:
-    """Filter, order, cap with $top, then cut one page after $skiptoken; the page and the next key."""
+def query(entity: EntitySet, rows: Table, page_size: int) -> tuple[Table, str | None, int]:
+    """Filter, order, cap with $top, then cut one page after $skiptoken; the page, the next key, how many in all."""
     args = request.args
     text = args.get("$filter")
     if entity.mandatory_filter and not text:
@@ -62,7 +65,7 @@ def query(entity: EntitySet, rows: Table, page_size: int) -> tuple[Table, str | 
     start = _skip_to(matched, args.get("$skiptoken"), entity.key)
     page = matched[start : start + page_size]
     more = start + page_size < len(matched)
-    return page, (page[-1][entity.key] if more else None)
+    return page, (page[-1][entity.key] if more else None), len(matched)
 
 
 def compile_filter(text: str, entity: EntitySet) -> tuple[FilterParser, Predicate]:
