@@ -58,9 +58,11 @@ beat_schedule_filename = str(_settings.data_dir / "celerybeat-schedule")
 beat_schedule = {
     "republish-inbox": {"task": "connector.republish_inbox", "schedule": timedelta(seconds=60)},
     "resume-stalled-records": {"task": "connector.resume_stalled_records", "schedule": timedelta(seconds=30)},
+    "resume-parked-records": {"task": "connector.resume_parked_records", "schedule": timedelta(seconds=60)},
     "refresh-exact-tokens": {"task": "connector.refresh_exact_tokens", "schedule": timedelta(hours=1)},
     "reauth-reminder-sweep": {"task": "connector.reauth_reminder_sweep", "schedule": timedelta(hours=1)},
     "refresh-master-data": {"task": "connector.refresh_master_data", "schedule": timedelta(hours=1)},
     "poll-basware": {"task": "connector.poll_basware", "schedule": timedelta(seconds=60)},
     "sync-vendors": {"task": "connector.sync_vendors", "schedule": timedelta(minutes=15)},
+    "sweep-exact-events": {"task": "connector.sweep_exact_events", "schedule": timedelta(minutes=2)},
 }

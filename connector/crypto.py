@@ -43,6 +43,11 @@ class SecretBox:
                 "without keeping the old one"
             ) from exc
 
+    @staticmethod
+    def is_token(value: str) -> bool:
+        """True for a value this box wrote (a Fernet token), False for one stored in clear before."""
+        return value.startswith("gAAAAA")
+
     def rotate(self, token: str) -> str:
         """Re-encrypt a stored value with the first key."""
         try:

@@ -9,6 +9,7 @@
     │   │       └── RateLimited     429 or the budget spent (from the X-RateLimit-* headers)
     │   └── FatalAPIError           other 4xx -> the record is blocked with the reason
     │       └── ReauthRequired      the Exact grant is dead: tenant paused, operator told
+    │           └── DivisionOutOfScope  the grant does not cover a division: its records wait for consent
     ├── RecordBlocked               mapping or validation failed: kept, explained, replayable
     └── StorageUnavailable          the database is down: nothing recorded (the receiver answers 503)
 
@@ -96,6 +97,10 @@ class FatalAPIError(APIError):
 
 class ReauthRequired(FatalAPIError):
     """The Exact grant can no longer be refreshed: a person must consent again."""
+
+
+class DivisionOutOfScope(ReauthRequired):
+    """The consent does not cover the division called: a person must consent again and tick that company."""
 
 
 class RecordBlocked(ConnectorError):

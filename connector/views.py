@@ -18,13 +18,14 @@ from connector.sync.reminders import DAY, REFRESH_TOKEN_LIFETIME
 
 REPLAYABLE = ("blocked", "failed", "waiting_for_reauth")
 # Needing a person comes first; within a status the newest first (see `attention_first`).
-ATTENTION_ORDER = ("blocked", "failed", "waiting_for_reauth", "pending", "written")
+ATTENTION_ORDER = ("blocked", "failed", "waiting_for_reauth", "waiting_for_budget", "pending", "written")
 
 STATUS_LABELS = {
     "pending": "in progress",
     "written": "posted to Exact",
     "blocked": "needs a fix",
     "waiting_for_reauth": "waiting for Exact sign-in",
+    "waiting_for_budget": "waiting for Exact's limit",
     "failed": "failed",
 }
 KIND_LABELS = {"invoice": "invoice", "purchase_order": "purchase order"}

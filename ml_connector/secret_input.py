@@ -21,6 +21,9 @@ SECRETS = {
     "exact_client_secret": ("ML_CONNECTOR_EXACT_CLIENT_SECRET", "Exact client secret"),
     "basware_client_secret": ("ML_CONNECTOR_BASWARE_CLIENT_SECRET", "Basware client secret"),
     "webhook_secret": ("ML_CONNECTOR_WEBHOOK_SECRET", "Basware webhook secret"),
+    # A chat incoming-webhook URL carries its token in the path: a secret like the others.
+    "notify_webhook_url": ("ML_CONNECTOR_NOTIFY_WEBHOOK_URL", "chat webhook URL for reminders"),
+    "exact_webhook_secret": ("ML_CONNECTOR_EXACT_WEBHOOK_SECRET", "Exact webhook secret"),
 }
 
 

@@ -14,13 +14,18 @@ from webhook_receiver import (
     auth,
     dashboard,
     dashboard_records,  # noqa: F401 - adds the record list's routes to dashboard.bp
+    exact_webhooks,
     health,
     metrics,
     webhooks,
 )
 
 
-def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | None = None) -> Flask:
+def create_app(
+    svc: Services | None = None,
+    enqueue: Callable[[int], None] | None = None,
+    enqueue_exact_event: Callable[[int], None] | None = None,
+) -> Flask:
     """The Flask app; without `svc` it builds its own Services from the environment, without `enqueue` it
     publishes the Celery chain. Gunicorn calls this in each worker process, so no pool crosses a fork."""
     app = Flask(__name__)
@@ -30,8 +35,12 @@ def create_app(svc: Services | None = None, enqueue: Callable[[int], None] | Non
 
         enqueue = start_chain
     app.extensions["connector.enqueue"] = enqueue
+    if enqueue_exact_event is None:
+        from workers.exact_events import enqueue_exact_event
+    app.extensions["connector.enqueue_exact_event"] = enqueue_exact_event
     app.config["MAX_CONTENT_LENGTH"] = app.extensions["connector"].settings.max_body_bytes
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(exact_webhooks.bp)
     app.register_blueprint(health.bp)
     if app.extensions["connector"].settings.trusted_proxies:
         count = app.extensions["connector"].settings.trusted_proxies

@@ -9,7 +9,10 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from workers.context import close, services
 
-app = Celery("ml_connector", include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders"])
+app = Celery(
+    "ml_connector",
+    include=["workers.tasks", "workers.maintenance", "workers.mapping", "workers.orders", "workers.exact_events"],
+)
 app.config_from_object("celeryconfig")
 import workers.logs  # noqa: E402  - names on every line, JSON lines when asked
 

@@ -33,6 +33,9 @@ Step = Callable[[Services, int], None]
 # A step whose worker died this many times in a row is not delivered again (acks_late would redeliver it for
 # ever); the record is set aside as failed, with the reason, and can be replayed.
 MAX_WORKER_DEATHS = 3
+# No task waits in the broker longer than this: far inside Redis's visibility timeout (an hour), after which a
+# task counted down would be delivered again, and again. Longer waits park the record in the database.
+MAX_COUNTDOWN = 300.0
 
 
 def run_step(task: Task, record_id: int, step: str, func: Step) -> int:
@@ -76,10 +79,14 @@ def _run(task: Task, svc: Services, record_id: int, step: str, func: Step) -> No
         func(svc, record_id)
     except Postponed as exc:
         # Waiting (for the limit's window, or for an earlier POST to be surely over) is not a failure: it
-        # does not use up the retries.
-        # (max_retries=None would mean Celery's default of 3, after which the record was dropped.)
-        waits = task.request.retries + 1
-        raise task.retry(exc=exc, countdown=_due(svc, record_id, rate_limit_delay(exc)), max_retries=waits) from exc
+        # does not use up the retries. A wait longer than a broker countdown should last (the daily limit)
+        # parks the record in the database instead; beat resumes it.
+        delay = rate_limit_delay(exc)
+        if delay > MAX_COUNTDOWN and outcomes.park(svc, record_id, step, exc.retry_at, str(exc)):
+            raise Ignore() from exc
+        waits = task.request.retries + 1  # max_retries=None would mean Celery's default of 3
+        countdown = _due(svc, record_id, min(delay, MAX_COUNTDOWN))
+        raise task.retry(exc=exc, countdown=countdown, max_retries=waits) from exc
     except (RetriableAPIError, StorageUnavailable) as exc:
         if task.request.retries >= MAX_RETRIES:
             outcomes.fail(svc, record_id, step, f"gave up after {MAX_RETRIES} retries: {exc}")
@@ -180,6 +187,19 @@ def republish_inbox() -> int:
             inbox.mark_enqueued(svc.db, inbox_id)
             published += 1
     return published
+
+
+@app.task(name="connector.resume_parked_records")
+def resume_parked_records() -> int:
+    """Beat: start again the records parked for Exact's limit whose wait is over."""
+    svc = services()
+    with held_or_skip(svc.db, "beat:resume_parked_records", ttl=120) as mine:
+        if not mine:
+            return 0
+        resumed = outcomes.unpark_due(svc, time.time())
+        for record_id in resumed:
+            start_chain(record_id)
+        return len(resumed)
 
 
 @app.task(name="connector.resume_stalled_records")

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from connector import metrics
-from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
+from connector.errors import APIError, DivisionOutOfScope, FatalAPIError, RateLimited, RetriableAPIError
 from connector.exact import odata
 from connector.exact.auth import SYSTEM, TokenManager
 from connector.jsonutil import dumps, loads
@@ -201,14 +201,20 @@ class ExactClient:
         self._call("PUT", self._url(path), body)
 
     def delete(self, path: str) -> None:
-        """Delete an entity, e.g. `purchaseentry/PurchaseEntryLines(guid'…')`."""
+        """Delete an entity, e.g. `purchaseentry/PurchaseEntryLines(guid'…')`; Exact answers with an empty body."""
         self._call("DELETE", self._url(path))
 
     # -- typed helpers -----------------------------------------------------------------------------
 
     def gl_accounts(self) -> list[dict[str, Any]]:
         """All G/L accounts of the division (codes trimmed)."""
-        return odata.trim_codes(self.get_all("financial/GLAccounts", select=GL_SELECT))
+        # The bulk endpoint pages 1,000 rows at a time (the regular one 60): a division's chart in one call.
+        return odata.trim_codes(self.get_all("bulk/Financial/GLAccounts", select=GL_SELECT))
+
+    def gl_account(self, gl_id: str) -> dict[str, Any] | None:
+        """One G/L account by ID (code trimmed), or None when the division has none by that ID."""
+        found = self.get_all("financial/GLAccounts", filter=f"ID eq {odata.guid(gl_id)}", select=GL_SELECT)
+        return odata.trim_codes(found)[0] if found else None
 
     def cost_centers(self) -> list[dict[str, Any]]:
         """All cost centers, including ended ones (check `EndDate`)."""
@@ -225,6 +231,10 @@ class ExactClient:
     def journals(self) -> list[dict[str, Any]]:
         """All journals (Type 22 = purchase)."""
         return odata.trim_codes(self.get_all("financial/Journals", select=JOURNAL_SELECT))
+
+    def divisions(self) -> list[dict[str, Any]]:
+        """The divisions the grant can reach (`system/Divisions`): Code (the number), Description, Current."""
+        return self.get_all("system/Divisions", select="Code,Description,Current")
 
     def find_accounts(self, filter: str) -> list[dict[str, Any]]:
         """Accounts matching an OData filter (Exact demands one on Code, ID, Name, VATNumber, …)."""
@@ -411,6 +421,10 @@ class ExactClient:
         return self.post("crm/BankAccounts", fields)
 
 
+# Exact's words when a published app calls a division the consenting user did not tick (docs/api-facts.md).
+OUT_OF_SCOPE = "not within division scope"
+
+
 def classify(
     method: str, status: int, headers: Mapping[str, str], content: bytes, *, opens_at: float | None = None
 ) -> APIError | None:
@@ -433,6 +447,8 @@ def classify(
     reason = headers.get("Reason")
     if reason:
         message = f"{message} (Reason: {reason})"
+    if status == 403 and OUT_OF_SCOPE in message.lower():
+        return DivisionOutOfScope(message, **common)
     return FatalAPIError(message, **common)
 
 

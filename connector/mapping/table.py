@@ -65,6 +65,8 @@ def value_problem(kind: str, source: str, target: str, kinds: tuple[str, ...]) -
         return "source (the Basware code) and target (the Exact code) must both be given"
     if len(source) > MAX_LENGTH or len(target) > MAX_LENGTH:
         return f"source and target are at most {MAX_LENGTH} characters"
+    if kind == "division" and not target.isdigit():
+        return f"a division mapping's target is an Exact division number (e.g. 3141592), not {target!r}"
     return None
 
 

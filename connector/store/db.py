@@ -44,7 +44,10 @@ tenants = sa.Table(
     sa.Column("poll_interval", sa.Integer, nullable=False, default=300),  # seconds; 0 = never poll
     sa.Column("vendor_sync_interval", sa.Integer, nullable=False, default=900),  # seconds; 0 = never
     sa.Column("notify_email", sa.String(300)),  # where re-consent reminders go
-    sa.Column("notify_webhook_url", sa.String(500)),  # chat incoming-webhook URL for reminders
+    sa.Column("notify_webhook_url", sa.Text),  # chat incoming-webhook URL for reminders (encrypted: a secret path)
+    sa.Column("notify_webhook_host", sa.String(300)),  # its host alone, what is ever shown
+    sa.Column("exact_webhook_url", sa.String(500)),  # our public URL Exact's webhooks are sent to
+    sa.Column("exact_webhook_secret", sa.Text),  # encrypted; the Exact app's webhook secret (HashCode key)
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -129,6 +132,8 @@ records = sa.Table(
     sa.Column("running_starts", sa.Integer),  # how often it was started without ending: a killed worker
     sa.Column("due_at", sa.Float),  # when a retry put off by the chain is due (None: its next task runs now)
     sa.Column("write_sent_at", sa.Float),  # when the last write request was let go to Exact
+    sa.Column("division", sa.Integer),  # the Exact division the document goes to, decided at fetch
+    sa.Column("exact_deleted_at", sa.Float),  # when Exact said its document was deleted by hand
     sa.Column("locked_by", sa.String(80)),
     sa.Column("locked_until", sa.Float),
     sa.Column("created_at", sa.Float, nullable=False),
@@ -184,6 +189,24 @@ exact_budget = sa.Table(
     sa.Column("day_limit", sa.Integer),
     sa.Column("closed_until", sa.Float, nullable=False),
     sa.Column("next_minute_used", sa.Integer, nullable=False),  # sent on a minute's turn: counted in both
+)
+
+# Exact's webhook events, recorded before they are answered and processed once by a worker.
+exact_events = sa.Table(
+    "exact_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("division", sa.Integer, nullable=False),
+    sa.Column("topic", sa.String(40), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("key", sa.String(40), nullable=False),
+    sa.Column("created_on", sa.String(40), nullable=False),  # EventCreatedOn as Exact sent it
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("processed_at", sa.Float),
+    sa.Column("outcome", sa.Text),
+    sa.UniqueConstraint("tenant_id", "division", "topic", "action", "key", "created_on", name="uq_exact_events"),
 )
 
 # A bank account Basware gives for an existing Exact supplier: applied in Exact only once a person approves it.
@@ -287,8 +310,26 @@ def _add_dashboard_users_sessions_and_sign_in_throttle(conn: Connection) -> None
     metadata.create_all(conn, tables=[admin_users, admin_sessions, sign_in_failures])
 
 
+def _encrypted_chat_webhook(conn: Connection) -> None:
+    # An encrypted URL is longer than the plain one: PostgreSQL's column becomes text (SQLite ignores lengths).
+    # Values stored in clear before stay readable and are encrypted by `ml-connector keys rotate`.
+    add_missing_columns(conn, tenants)
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("ALTER TABLE tenants ALTER COLUMN notify_webhook_url TYPE TEXT"))
+
+
 def _create_exact_budget(conn: Connection) -> None:
     metadata.create_all(conn, tables=[exact_budget])
+
+
+def _record_division(conn: Connection) -> None:
+    add_missing_columns(conn, records)
+
+
+def _exact_webhooks(conn: Connection) -> None:
+    add_missing_columns(conn, tenants)
+    add_missing_columns(conn, records)
+    metadata.create_all(conn, tables=[exact_events])
 
 
 def _create_pending_bank_accounts(conn: Connection) -> None:
@@ -304,7 +345,10 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _add_dashboard_users_sessions_and_sign_in_throttle),
     (6, _record_write_sent_at),
     (7, _create_exact_budget),
-    (8, _create_pending_bank_accounts),
+    (8, _encrypted_chat_webhook),
+    (9, _record_division),
+    (10, _exact_webhooks),
+    (11, _create_pending_bank_accounts),
 ]
 
 

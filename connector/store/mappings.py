@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from connector.store.db import Database, mappings, upsert
 
-MAPPING_KINDS = ("vendor", "gl_account", "cost_center", "cost_unit", "vat_code", "journal", "item")
+MAPPING_KINDS = ("vendor", "gl_account", "cost_center", "cost_unit", "vat_code", "journal", "item", "division")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,12 @@ def remember(db: Database, tenant_id: int, kind: str, source: str, target: str, 
             pass
         row = conn.execute(sa.select(mappings.c.target, mappings.c.origin).where(_where(tenant_id, kind, source))).one()
     return MappingEntry(kind, source, row.target, row.origin)
+
+
+def forget(db: Database, tenant_id: int, kind: str, source: str) -> int:
+    """Delete one mapping; how many rows went (0 or 1)."""
+    with db.begin() as conn:
+        return int(conn.execute(mappings.delete().where(_where(tenant_id, kind, source))).rowcount)
 
 
 def put_many(db: Database, tenant_id: int, rows: list[tuple[str, str, str]], origin: str = "manual") -> int:

@@ -22,6 +22,7 @@ class Status(StrEnum):
     WRITTEN = "written"
     BLOCKED = "blocked"
     WAITING_FOR_REAUTH = "waiting_for_reauth"
+    WAITING_FOR_BUDGET = "waiting_for_budget"  # parked until Exact's limit resets (`due_at`)
     FAILED = "failed"
 
 
@@ -88,6 +89,8 @@ class Record:
     running_starts: int | None = None
     due_at: float | None = None
     write_sent_at: float | None = None
+    division: int | None = None  # the Exact division; None before fetch (then the tenant's division)
+    exact_deleted_at: float | None = None  # when Exact told us its document was deleted by hand
 
 
 def _record(row: Any) -> Record:
@@ -130,6 +133,15 @@ def get(db: Database, record_id: int) -> Record:
     return _record(row)
 
 
+def by_exact_id(db: Database, tenant_id: int, exact_id: str) -> list[Record]:
+    """The tenant's records whose Exact document has this ID (compared without case)."""
+    query = sa.select(records).where(
+        records.c.tenant_id == tenant_id, sa.func.lower(records.c.exact_id) == exact_id.lower()
+    )
+    with db.begin() as conn:
+        return [_record(row) for row in conn.execute(query)]
+
+
 def start_run(db: Database, record_id: int, step: str) -> int:
     """Note that a worker starts `step`; returns how often it was started since it last ended.
 
@@ -146,6 +158,13 @@ def start_run(db: Database, record_id: int, step: str) -> int:
             .values(running_step=step, running_starts=starts, due_at=None, updated_at=time.time())
         )
     return starts
+
+
+def due_parked(db: Database, now: float) -> list[int]:
+    """Records parked for Exact's limit whose time has come."""
+    query = sa.select(records.c.id).where(records.c.status == Status.WAITING_FOR_BUDGET, records.c.due_at <= now)
+    with db.begin() as conn:
+        return [int(row.id) for row in conn.execute(query.order_by(records.c.due_at, records.c.id))]
 
 
 def put_off(db: Database, record_id: int, until: float) -> None:

@@ -6,6 +6,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -17,7 +18,7 @@ from connector.store.db import Database, row_dict, tenants
 
 TENANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 SECRET_FIELDS = ("exact_client_secret", "basware_client_secret", "webhook_secret")
-OPTIONAL_SECRETS = ("webhook_secret_previous",)
+OPTIONAL_SECRETS = ("webhook_secret_previous", "notify_webhook_url", "exact_webhook_secret")
 # HMAC-SHA256 keys shorter than its 32-byte output are guessable or, empty, no key at all: a notification
 # signed with "" would be acted on. Shorter secrets are refused when set and never used to verify.
 MIN_WEBHOOK_SECRET_BYTES = 32
@@ -47,7 +48,8 @@ class Tenant:
     poll_interval: int
     vendor_sync_interval: int
     notify_email: str | None
-    notify_webhook_url: str | None
+    notify_webhook_host: str | None  # the chat webhook's host: its URL is a secret (tokens in the path)
+    exact_webhook_url: str | None
     webhook_secret_previous_until: float | None
     created_at: float
     _secrets: dict[str, str] = field(repr=False, compare=False)
@@ -55,6 +57,11 @@ class Tenant:
     def secret(self, name: str, box: SecretBox) -> str:
         """Decrypt one of the tenant's secrets (SECRET_FIELDS)."""
         return box.decrypt(self._secrets[name])
+
+    def exact_webhook_secret(self, box: SecretBox) -> str | None:
+        """The Exact app's webhook secret (what `HashCode` is keyed with), or None when not set."""
+        stored = self._secrets.get("exact_webhook_secret")
+        return box.decrypt(stored) if stored else None
 
     def webhook_secrets(self, box: SecretBox, now: float | None = None) -> list[str]:
         """The secrets a notification may be signed with now: the current one, and the previous during a rotation."""
@@ -64,6 +71,13 @@ class Tenant:
         if previous and (self.webhook_secret_previous_until or 0) > now:
             found.append(box.decrypt(previous))
         return [secret for secret in found if is_strong_webhook_secret(secret)]
+
+    def notify_webhook_url(self, box: SecretBox) -> str | None:
+        """The chat webhook URL, decrypted (a value stored in clear before encryption is read as it is)."""
+        stored = self._secrets.get("notify_webhook_url")
+        if not stored:
+            return None
+        return box.decrypt(stored) if box.is_token(stored) else stored
 
     def public(self) -> dict[str, Any]:
         """What may be shown to an operator: everything but the secrets."""
@@ -103,6 +117,9 @@ def add_tenant(db: Database, box: SecretBox, *, name: str, **fields: Any) -> Ten
     check_webhook_secret(fields["webhook_secret"])
     for secret in SECRET_FIELDS:
         fields[secret] = box.encrypt(fields[secret])
+    if fields.get("notify_webhook_url"):
+        url = fields["notify_webhook_url"]
+        fields.update(notify_webhook_url=box.encrypt(url), notify_webhook_host=host_of(url))
     with db.begin() as conn:
         if conn.execute(sa.select(tenants.c.id).where(tenants.c.name == name)).first():
             raise ConfigurationError(f"tenant {name!r} exists already")
@@ -178,8 +195,31 @@ def set_client_secret(db: Database, box: SecretBox, tenant_id: int, name: str, v
         conn.execute(tenants.update().where(tenants.c.id == tenant_id).values({name: box.encrypt(value)}))
 
 
+def set_notify_webhook_url(db: Database, box: SecretBox, tenant_id: int, url: str | None) -> None:
+    """Set (or, with None or "", remove) the chat webhook URL: stored encrypted, its host kept for display."""
+    values = {"notify_webhook_url": box.encrypt(url) if url else None, "notify_webhook_host": host_of(url)}
+    with db.begin() as conn:
+        conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(**values))
+
+
+def host_of(url: str | None) -> str | None:
+    """The host of a URL, or None."""
+    return urlsplit(url).hostname if url else None
+
+
+def set_exact_webhook_secret(db: Database, box: SecretBox, tenant_id: int, value: str) -> None:
+    """Store the Exact app's webhook secret, encrypted."""
+    if not value:
+        raise ConfigurationError("the Exact webhook secret cannot be empty")
+    with db.begin() as conn:
+        conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(exact_webhook_secret=box.encrypt(value)))
+
+
 def update_tenant(db: Database, tenant_id: int, **values: Any) -> None:
-    """Change non-secret fields (division, grant status, settings)."""
+    """Change non-secret fields (division, grant status, settings); the chat webhook URL goes through
+    `set_notify_webhook_url`, which encrypts it."""
+    if "notify_webhook_url" in values:
+        raise ConfigurationError("the chat webhook URL is a secret: set it with set_notify_webhook_url")
     with db.begin() as conn:
         conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(**values))
 
@@ -190,8 +230,10 @@ def reencrypt_secrets(db: Database, box: SecretBox) -> int:
     with db.begin() as conn:
         for row in conn.execute(sa.select(tenants)).all():
             values = {name: box.rotate(getattr(row, name)) for name in SECRET_FIELDS}
-            if row.webhook_secret_previous:
-                values["webhook_secret_previous"] = box.rotate(row.webhook_secret_previous)
+            for name in OPTIONAL_SECRETS:
+                stored = getattr(row, name)
+                if stored:  # a chat webhook URL stored in clear before encryption is encrypted now
+                    values[name] = box.rotate(stored) if box.is_token(stored) else box.encrypt(stored)
             conn.execute(tenants.update().where(tenants.c.id == row.id).values(**values))
             count += len(values)
     return count

@@ -52,13 +52,7 @@ def ask(svc: Services, tenant: Tenant, exact: ExactClient, account: dict[str, An
 def approve(svc: Services, change_id: int, by: str) -> str:
     """Write an approved bank account to Exact and audit who approved it; the audit line is returned."""
     change = _pending(svc, change_id)
-    tenant = svc.tenant(change.tenant_id)
-    exact = svc.exact(tenant)
-    if exact.division != change.division:
-        raise ConfigurationError(
-            f"change {change_id} is for Exact division {change.division}, but tenant {tenant.name} now posts to "
-            f"division {exact.division}; reject it"
-        )
+    exact = svc.exact(svc.tenant(change.tenant_id), change.division)  # the division the supplier is in
     if not bank_changes.decide(svc.db, change_id, bank_changes.APPROVED, by):
         raise ConfigurationError(f"bank account change {change_id} was decided meanwhile; nothing was done")
     try:

@@ -13,7 +13,7 @@ from connector.exact.regions import exact_base_url
 from connector.store import audit, records, state, tenants, tokens
 from connector.store.records import Status
 from connector.store.tenants import Tenant
-from connector.sync import outcomes
+from connector.sync import exact_webhooks, outcomes
 from connector.sync.services import Services
 
 KEEP_ALIVE_AGE = 24 * 3600.0  # refresh an idle grant daily: far inside Exact's 30-day window
@@ -75,7 +75,19 @@ def complete_consent(
         message=f"Exact Online consent stored; division {chosen} ({source})",
     )
     resume_waiting(svc, tenant.id, enqueue)
+    _subscribe_webhooks(svc, svc.tenant(tenant.id))
     return chosen
+
+
+def _subscribe_webhooks(svc: Services, tenant: Tenant) -> None:
+    """Subscribe to Exact's webhooks when the tenant has a public URL for them; a failure must not undo consent."""
+    if not tenant.exact_webhook_url:
+        return
+    try:
+        exact_webhooks.subscribe(svc, tenant)
+    except ConnectorError as exc:
+        text = f"Exact webhooks not subscribed: {exc}; run `ml-connector exact webhooks subscribe {tenant.name}`"
+        audit.record(svc.db, tenant_id=tenant.id, step="exact_webhooks", event="subscribe_failed", message=text)
 
 
 def resume_waiting(svc: Services, tenant_id: int, enqueue: Enqueue | None) -> int:

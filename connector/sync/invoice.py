@@ -24,7 +24,7 @@ from connector.mapping.problems import Problem
 from connector.store import audit, records
 from connector.store.records import Kind, Record, Reported, Status, Step
 from connector.store.tenants import Tenant
-from connector.sync import updates
+from connector.sync import divisions, updates
 from connector.sync.kinds import Change, DocumentKind, Summary
 from connector.sync.plan import Line, Plan
 from connector.sync.services import Services
@@ -166,7 +166,7 @@ class InvoiceKind(DocumentKind[Invoice]):
         supplier blocks for a person."""
         record, old, new = change.record, change.old, change.new
         tenant = svc.tenant(record.tenant_id)
-        exact = svc.exact(tenant)
+        exact = svc.exact(tenant, division=divisions.of_record(record, tenant))
         entry = exact.get_purchase_entry(str(record.exact_id))
         supplier_changed = old is None or new.supplier_code != old.supplier_code
         if int(entry.get("Status") or 0) != OPEN or supplier_changed:

@@ -24,6 +24,7 @@ from connector.store import master
 from connector.store.db import Database
 from connector.store.locks import lease
 from connector.store.tenants import list_tenants
+from connector.sync import divisions
 from connector.sync.services import Services
 
 log = logging.getLogger(__name__)
@@ -135,18 +136,20 @@ def refresh(db: Database, tenant_id: int, client: ExactClient) -> dict[str, int]
 
 
 def refresh_all(svc: Services) -> int:
-    """Refresh the master data of every tenant with a live Exact grant; returns how many were refreshed."""
+    """Refresh the master data of every division of every tenant with a live grant; returns how many divisions."""
     refreshed = 0
     for tenant in list_tenants(svc.db):
         if tenant.grant_status != "active":
             continue
-        try:
-            counts = refresh(svc.db, tenant.id, svc.exact(tenant, background=True))
-        except ConnectorError as exc:  # one tenant's outage must not stop the others' refresh
-            log.warning("tenant=%s master data refresh failed: %s", tenant.name, exc)
-            continue
-        log.info("tenant=%s master data refreshed: %s", tenant.name, counts)
-        refreshed += 1
+        targets: list[int | None] = [*divisions.all_of(svc.db, tenant)] or [None]  # None: current/Me's
+        for division in targets:
+            try:
+                counts = refresh(svc.db, tenant.id, svc.exact(tenant, division=division, background=True))
+            except ConnectorError as exc:  # one division's outage must not stop the others' refresh
+                log.warning("tenant=%s division=%s master data refresh failed: %s", tenant.name, division, exc)
+                continue
+            log.info("tenant=%s division=%s master data refreshed: %s", tenant.name, division, counts)
+            refreshed += 1
     return refreshed
 
 
@@ -161,3 +164,21 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     elif not isinstance(end, date):
         out["EndDate"] = None
     return out
+
+
+def replace_cached(
+    db: Database, tenant_id: int, division: int, kind: str, key: str, row: dict[str, Any] | None
+) -> bool:
+    """Put one entry (by ID) into a cached kind, or take it out when `row` is None; keeps the cache's age.
+
+    What an Exact webhook for one G/L account or supplier changes: that entry, not a full download.
+    True when a cache was there to change.
+    """
+    cached = master.load(db, tenant_id, division, kind)
+    if cached is None:
+        return False  # nothing cached: the next use downloads the kind anyway
+    kept = [entry for entry in cached[1] if str(entry.get("ID") or "").lower() != key.lower()]
+    if row is not None:
+        kept.append(row)
+    master.save(db, tenant_id, division, kind, kept, cached[0])
+    return True

@@ -22,7 +22,7 @@ from connector.mapping.problems import Problem
 from connector.store import audit, records
 from connector.store.records import Kind, Record, Reported, Status, Step
 from connector.store.tenants import Tenant
-from connector.sync import updates
+from connector.sync import divisions, updates
 from connector.sync.kinds import Change, DocumentKind, Summary
 from connector.sync.plan import Line, Plan
 from connector.sync.services import Services
@@ -138,7 +138,7 @@ class OrderKind(DocumentKind[PurchaseOrder]):
         change (received, closed), another supplier or added lines block for a person."""
         record, old, new = change.record, change.old, change.new
         tenant = svc.tenant(record.tenant_id)
-        exact = svc.exact(tenant)
+        exact = svc.exact(tenant, division=divisions.of_record(record, tenant))
         order = exact.get_purchase_order(str(record.exact_id))
         why = _unchangeable(order, old, new)
         if why:

@@ -8,6 +8,7 @@ channels, at most once a day, and stops by itself when the grant is healthy agai
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -67,9 +68,19 @@ def grant_died(svc: Services, tenant_id: int, reason: str, now: float | None = N
     remind(svc, tenant, warning(svc, tenant, now) or reason, now)
 
 
+@dataclass(frozen=True)
+class Channels:
+    """Where a tenant's operator is told: the e-mail address and the chat webhook URL (decrypted for sending)."""
+
+    name: str
+    notify_email: str | None
+    notify_webhook_url: str | None = field(repr=False)
+
+
 def remind(svc: Services, tenant: Tenant, text: str, now: float) -> bool:
     """Send one reminder, audit it, and remember when; False when every channel failed (try again later)."""
-    delivery = svc.notifier.send(tenant, f"ml-connector: Exact Online consent needed for {tenant.name}", text)
+    channels_of = Channels(tenant.name, tenant.notify_email, tenant.notify_webhook_url(svc.box))
+    delivery = svc.notifier.send(channels_of, f"ml-connector: Exact Online consent needed for {tenant.name}", text)
     channels = ", ".join(delivery.sent) or "no channel configured; shown by `ml-connector status`"
     if delivery.failed:
         channels += f"; failed: {', '.join(delivery.failed)}"

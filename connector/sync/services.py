@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 
@@ -32,6 +33,10 @@ from connector.store.tenants import Tenant, get_tenant
 from connector.store.tokens import DbTokenStore
 
 log = logging.getLogger(__name__)
+
+# The division of the record a step works on, for code that asks for the tenant's client without naming one
+# (a later version's update path): set by `steps` around it, so that code reaches the record's division.
+record_division: ContextVar[int | None] = ContextVar("record_division", default=None)
 
 # Called with the Services, the tenant id and the reason when this process finds a tenant's grant dead.
 GrantDied = Callable[["Services", int, str], None]
@@ -79,11 +84,11 @@ class Services:
             min_age=self.settings.exact_min_refresh_age,
         )
 
-    def exact(self, tenant: Tenant, *, background: bool = False) -> ExactClient:
-        """The tenant's Exact client; a tenant without a live grant waits for a person to consent.
+    def exact(self, tenant: Tenant, division: int | None = None, *, background: bool = False) -> ExactClient:
+        """The tenant's Exact client for a division (its own by default); without a live grant, wait for consent.
 
-        `background=True` for work nobody waits for (master data refresh, vendor sync): its calls only use what
-        writes leave of Exact's rate limit.
+        `background=True` for work nobody waits for (master data refresh, vendor sync, reports): its calls only
+        use what writes leave of Exact's rate limit.
         """
         if tenant.grant_status != "active":
             why = tenant.grant_reason or "no Exact Online consent yet"
@@ -93,14 +98,15 @@ class Services:
                 system="exact",
             )
         base = exact_base_url(tenant.exact_region, tenant.exact_base_url)
-        key = (tenant.id, tenant.exact_division, base, background)
+        division = division if division is not None else record_division.get() or tenant.exact_division
+        key = (tenant.id, division, base, background)
         with self._lock:
             if key not in self._exact:
                 priority = Priority.BACKGROUND if background else Priority.WRITE
                 self._exact[key] = ExactClient(
                     base,
                     self.token_manager(tenant),
-                    division=tenant.exact_division,
+                    division=division,
                     budget=self.governor(tenant).budget(priority),
                 )
             return self._exact[key]

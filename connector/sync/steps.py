@@ -18,11 +18,11 @@ from connector.mapping.problems import blocked
 from connector.store import audit, records
 from connector.store.records import Record, Status, Step
 from connector.store.tenants import Tenant
-from connector.sync import suppliers, updates
+from connector.sync import divisions, exact_events, suppliers, updates
 from connector.sync.documents import kind_of
 from connector.sync.kinds import DocumentKind
 from connector.sync.plan import Plan, Supplier
-from connector.sync.services import Services
+from connector.sync.services import Services, record_division
 from connector.sync.validation import plan_document
 from connector.sync.writing import is_done, pending, record_lease, write_once, write_step
 
@@ -35,7 +35,12 @@ def fetch(svc: Services, record_id: int) -> None:
     record = records.get(svc.db, record_id)
     kind = kind_of(record)
     if record.status in (Status.WRITTEN, Status.BLOCKED):
-        updates.check_update(svc, record_id, kind)
+        token = record_division.set(record.division)  # the update path asks for "the tenant's" client
+        try:
+            if record.exact_deleted_at is None or not exact_events.check_deleted(svc, record_id, kind):
+                updates.check_update(svc, record_id, kind)
+        finally:
+            record_division.reset(token)
         return
     found = pending(svc, record_id, Step.FETCHED)
     if found is None:
@@ -47,7 +52,8 @@ def fetch(svc: Services, record_id: int) -> None:
         return
     records.update(svc.db, record_id, document=document)  # before `take`: a retry after it knows it was ours
     note = kind.take(basware, found.basware_id)
-    records.update(svc.db, record_id, step=Step.FETCHED)
+    division = divisions.for_document(svc.db, tenant, document)
+    records.update(svc.db, record_id, division=division, step=Step.FETCHED)
     summary = kind.summary(kind.parse(document, tenant))
     records.update(
         svc.db,
@@ -85,7 +91,7 @@ def map_vendor(svc: Services, record_id: int) -> None:
         return
     tenant = svc.tenant(record.tenant_id)
     ref = kind_of(record).summary(_document(record, tenant)).supplier
-    supplier = suppliers.resolve(svc, tenant, ref)
+    supplier = suppliers.resolve(svc, tenant, ref, division=divisions.of_record(record, tenant))
     plan = Plan.load(record.plan).with_supplier(supplier)
     records.update(svc.db, record_id, plan=plan.dump(), step=Step.VENDOR_MAPPED)
     text = _vendor_text(ref, supplier)
@@ -108,7 +114,7 @@ def validate(svc: Services, record_id: int) -> None:
         return
     tenant = svc.tenant(record.tenant_id)
     kind = kind_of(record)
-    exact = svc.exact(tenant)
+    exact = svc.exact(tenant, division=divisions.of_record(record, tenant))
     lines, problems, journal = plan_document(svc, tenant, exact, kind, _document(record, tenant))
     if problems:
         raise blocked(problems)
@@ -126,7 +132,7 @@ def write(svc: Services, record_id: int) -> None:
 def _write_locked(svc: Services, record: Record) -> None:
     tenant = svc.tenant(record.tenant_id)
     kind = kind_of(record)
-    exact = svc.exact(tenant)
+    exact = svc.exact(tenant, division=divisions.of_record(record, tenant))
     doc = _document(record, tenant)
     plan = Plan.load(record.plan)
     payload = kind.payload(plan, doc)

@@ -36,6 +36,7 @@ from connector.store.db import Database
 from connector.store.locks import lease
 from connector.store.mappings import MappingEntry
 from connector.store.tenants import Tenant
+from connector.sync import divisions
 from connector.sync.master import supplier_by_code
 from connector.sync.plan import Supplier
 from connector.sync.services import Services
@@ -56,29 +57,36 @@ class SupplierRef:
     vat_number: str | None = None
 
 
-def resolve(svc: Services, tenant: Tenant, ref: SupplierRef, *, read_only: bool = False) -> Supplier:
-    """The Exact supplier of a document's Basware supplier; created when the tenant allows, else blocked.
+def resolve(
+    svc: Services, tenant: Tenant, ref: SupplierRef, *, division: int | None = None, read_only: bool = False
+) -> Supplier:
+    """The Exact supplier of a document's Basware supplier in its division; created when allowed, else blocked.
 
     `read_only` (the fit check) finds the supplier the same way but creates nothing and remembers nothing:
     a supplier that would be created comes back with `how` "created" and no id.
     """
-    exact = svc.exact(tenant)
-    entry = remembered(svc.db, tenant.id, ref.code)
+    exact = svc.exact(tenant, division=division)
+    key = divisions.scoped(ref.code, exact.division, tenant)  # an account GUID holds in one division only
+    entry = remembered(svc.db, tenant.id, key)
     vendor = BaswareVendor(svc, tenant, ref.code)
     try:
         if entry is not None:
             return confirmed(svc.db, tenant, exact, ref.code, entry)
         found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
     except SupplierSuggested as suggestion:
-        if not read_only:  # the fit check only looks: its findings are its report, not the audit
-            audit_suggestion(svc, tenant, "map_vendor", suggestion)
+        if read_only:  # the fit check only looks: its findings are its report, not the audit
+            raise
+        created = created_meanwhile(svc.db, tenant, exact, ref.code, key)
+        if created is not None:
+            return created
+        audit_suggestion(svc, tenant, "map_vendor", suggestion)
         raise
     if found is None:
         return _create_or_block(svc, tenant, exact, ref, vendor, read_only=read_only)
     account, how = found
     if read_only:
         return Supplier.of_account(account, how)
-    kept = mappings.remember(svc.db, tenant.id, "vendor", ref.code, str(account["ID"]), origin=how)
+    kept = mappings.remember(svc.db, tenant.id, "vendor", key, str(account["ID"]), origin=how)
     if kept.target != str(account["ID"]) or kept.origin != how:
         # A racing chain (or an operator) set the mapping while we searched: theirs stands.
         return mapped_supplier(svc.db, tenant, exact, ref.code, kept)
@@ -89,6 +97,20 @@ def confirmed(db: Database, tenant: Tenant, exact: ExactClient, code: str, entry
     """The supplier of a vendor mapping, unless an earlier version made it from a name alone (then a suggestion)."""
     if entry.origin == NAME_ONLY:
         raise SupplierSuggested(code, mapped_account(exact, code, entry.target), linked_by_name=True)
+    return mapped_supplier(db, tenant, exact, code, entry)
+
+
+def created_meanwhile(db: Database, tenant: Tenant, exact: ExactClient, code: str, key: str) -> Supplier | None:
+    """The supplier another chain created for this vendor while we searched; None when none was.
+
+    Its creator holds the creation lease from before the POST until the mapping is kept, so a name match on an
+    account that appeared mid-search (code and VAT number were asked before it existed) is settled by waiting
+    for that lease: then the mapping says whether the name was the vendor's own new supplier or a look-alike.
+    """
+    with creating(db, tenant.id, key):
+        entry = remembered(db, tenant.id, key)
+    if entry is None or entry.origin == NAME_ONLY:
+        return None
     return mapped_supplier(db, tenant, exact, code, entry)
 
 
@@ -125,23 +147,24 @@ def _create_or_block(
             [vendor_problem(ref.code, None, text)],
             f"vendor {ref.code} ({ref.name}) not found in Exact division {exact.division}; create it or add a mapping",
         )
+    key = divisions.scoped(ref.code, exact.division, tenant)
     if read_only:
         return Supplier("", "created", ref.code, ref.name, notes=("would be created in Exact",))
-    with creating(svc.db, tenant.id, ref.code):
-        entry = remembered(svc.db, tenant.id, ref.code)
+    with creating(svc.db, tenant.id, key):
+        entry = remembered(svc.db, tenant.id, key)
         if entry is not None:
             return mapped_supplier(svc.db, tenant, exact, ref.code, entry)
-        return _create(svc, tenant, exact, ref.code, vendor.get() or Vendor(code=ref.code, name=ref.name))
+        return _create(svc, tenant, exact, key, vendor.get() or Vendor(code=ref.code, name=ref.name))
 
 
-def _create(svc: Services, tenant: Tenant, exact: ExactClient, code: str, vendor: Vendor) -> Supplier:
+def _create(svc: Services, tenant: Tenant, exact: ExactClient, key: str, vendor: Vendor) -> Supplier:
     fields = rules.account_fields(vendor)
     # An earlier attempt may have created the account and died before remembering it: adopt that one.
     existing = exact.find_supplier_by_code(fields["Code"]) if "Code" in fields else None
     created = existing or exact.create_account(fields)
     how = "code" if existing else "created"
     # Under the lease and after a miss: nobody else can have remembered this vendor meanwhile.
-    mappings.put(svc.db, tenant.id, "vendor", code, str(created["ID"]), origin=how)
+    mappings.put(svc.db, tenant.id, "vendor", key, str(created["ID"]), origin=how)
     if existing:
         return Supplier.of_account(created, how)
     bank = add_bank_account(exact, str(created["ID"]), vendor.iban, vendor.bic)
@@ -180,7 +203,7 @@ class SupplierSuggested(RecordBlocked):
     """No supplier has the vendor's code or VAT number, but one has its name: a person must confirm it."""
 
     def __init__(self, code: str, account: dict[str, Any], *, linked_by_name: bool = False) -> None:
-        self.code, self.account = code, account
+        self.code, self.account, self.linked_by_name = code, account, linked_by_name
         self.suggestion = rules.describe([account])[0]
         account_code = str(account.get("Code") or "").strip()
         named = f"Exact has a supplier named {account.get('Name') or ''} (code {account_code})"

@@ -14,8 +14,8 @@ from typing import Any
 from connector.exact.client import ExactClient
 from connector.mapping.dimensions import Mapping, currency_problems
 from connector.mapping.problems import Problem
-from connector.store import mappings
 from connector.store.tenants import Tenant
+from connector.sync import divisions
 from connector.sync.kinds import DocumentKind
 from connector.sync.master import kinds_to_recheck, load_master
 from connector.sync.plan import Line
@@ -26,7 +26,8 @@ def plan_document(
     svc: Services, tenant: Tenant, exact: ExactClient, kind: DocumentKind[Any], doc: Any
 ) -> tuple[list[Line], list[Problem], str | None]:
     """(lines, problems, journal) for a document; no problems means it can be written as planned."""
-    table = mappings.table(svc.db, tenant.id)  # read per validation, so an imported fix counts at once
+    # Read per validation, so an imported fix counts at once; as the client's division sees it.
+    table = divisions.table_for(svc.db, tenant, exact.division)
     prepared = kind.prepare(exact, tenant, doc, table)
     lines, problems = _check(svc, tenant, exact, kind, doc, table, prepared)
     recheck = kinds_to_recheck(problems)

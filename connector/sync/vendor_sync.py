@@ -145,12 +145,24 @@ def _sync_one(svc: Services, tenant: Tenant, exact: ExactClient, raw: dict[str, 
             return _create(svc, tenant, exact, vendor)
         return _update(svc, tenant, exact, vendor, account)
     except suppliers.SupplierSuggested as exc:  # a name alone links nothing: a person maps it or not
-        suppliers.audit_suggestion(svc, tenant, "vendor_sync", exc)
-        return "suggested", str(exc)
+        return _suggested(svc, tenant, exact, load_vendor(raw), exc)
     except RecordBlocked as exc:
         code = str(raw.get("vendorCode") or "?")
         _audit(svc, tenant, "vendor_skipped", f"vendor {code} not synced: {exc}", {"problems": exc.problems})
         return "skipped", str(exc)
+
+
+def _suggested(
+    svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor, suggestion: suppliers.SupplierSuggested
+) -> tuple[str, str]:
+    """Report a name-only match, unless a document chain created this vendor's supplier while we searched."""
+    if not suggestion.linked_by_name:
+        with suppliers.creating(svc.db, tenant.id, vendor.code):  # its creator keeps the mapping under this lease
+            entry = mappings.entry(svc.db, tenant.id, "vendor", vendor.code)
+        if entry is not None and entry.origin != suppliers.NAME_ONLY:
+            return _update(svc, tenant, exact, vendor, suppliers.mapped_account(exact, vendor.code, entry.target))
+    suppliers.audit_suggestion(svc, tenant, "vendor_sync", suggestion)
+    return "suggested", str(suggestion)
 
 
 def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> dict[str, Any] | None:

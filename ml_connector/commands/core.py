@@ -10,6 +10,7 @@ from typing import Any
 
 from connector.errors import ConfigurationError, ConnectorError
 from connector.store import state, tenants, tokens
+from connector.sync import divisions
 from connector.views import when
 from ml_connector.context import Context, print_table
 from ml_connector.secret_input import RefuseSecretArgument, SecretReader, generate_webhook_secret
@@ -29,6 +30,7 @@ def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
     exact_secret, basware_secret = reader.read("exact_client_secret"), reader.read("basware_client_secret")
     webhook_secret = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
     svc = ctx.services
+    webhook_url = reader.read("notify_webhook_url") if args.notify_webhook_url else None
     tenant = tenants.add_tenant(
         svc.db,
         svc.box,
@@ -45,6 +47,7 @@ def tenant_add(args: argparse.Namespace, ctx: Context) -> int:
         webhook_secret=webhook_secret,
         purchase_journal=args.purchase_journal,
         auto_create_vendors=args.auto_create_vendors,
+        notify_webhook_url=webhook_url,
         **_settings(args),
     )
     print(f"tenant {tenant.name} added; next: ml-connector exact authorize {tenant.name}")
@@ -63,7 +66,7 @@ SETTING_OPTIONS = {
     "poll_interval": int,
     "vendor_sync_interval": int,
     "notify_email": str,
-    "notify_webhook_url": str,
+    "exact_webhook_url": str,
 }
 
 
@@ -77,7 +80,12 @@ def _add_setting_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--poll-interval", type=int, help="seconds between polls of Basware (0 = never)")
     parser.add_argument("--vendor-sync-interval", type=int, help="seconds between vendor syncs (0 = never)")
     parser.add_argument("--notify-email", help="where re-consent reminders are e-mailed")
-    parser.add_argument("--notify-webhook-url", help="a chat incoming-webhook URL for reminders")
+    parser.add_argument(
+        "--notify-webhook-url",
+        action="store_true",
+        help="set a chat incoming-webhook URL for reminders (read, never an argument)",
+    )
+    parser.add_argument("--exact-webhook-url", help="our public URL for Exact's webhooks (/webhooks/exact/NAME)")
 
 
 def tenant_set(args: argparse.Namespace, ctx: Context) -> int:
@@ -104,6 +112,13 @@ def _set_secrets(args: argparse.Namespace, ctx: Context, tenant_id: int) -> list
         if getattr(args, name):
             tenants.set_client_secret(svc.db, svc.box, tenant_id, name, reader.read(name))
             changed.append(f"{name} replaced")
+    if args.notify_webhook_url:
+        url = reader.read("notify_webhook_url")
+        tenants.set_notify_webhook_url(svc.db, svc.box, tenant_id, url)
+        changed.append(f"chat webhook set (host {tenants.host_of(url)})")
+    if getattr(args, "exact_webhook_secret", False):
+        tenants.set_exact_webhook_secret(svc.db, svc.box, tenant_id, reader.read("exact_webhook_secret"))
+        changed.append("exact_webhook_secret replaced")
     if args.webhook_secret or args.generate_webhook_secret:
         new = generate_webhook_secret() if args.generate_webhook_secret else reader.read("webhook_secret")
         until = tenants.rotate_webhook_secret(svc.db, svc.box, tenant_id, new, overlap=args.overlap_days * 86400)
@@ -141,6 +156,8 @@ def tenant_show(args: argparse.Namespace, ctx: Context) -> int:
     info["grant_renewed_at"] = when(health["refreshed_at"])  # type: ignore[arg-type]
     info["token_calls_today"] = health["token_calls"]
     info["exact_division_source"] = state.get(svc.db, tenant.id, "exact:division_source") or "-"
+    info["exact_divisions"] = divisions.describe(svc.db, tenant)
+    info["exact_webhook_secret"] = "set" if tenant.exact_webhook_secret(svc.box) else None
     info["created_at"] = when(tenant.created_at)
     for key, value in info.items():
         print(f"{key:22} {'-' if value is None else value}")
@@ -155,6 +172,7 @@ def ping(args: argparse.Namespace, ctx: Context) -> int:
     try:
         division = svc.exact(tenant).current_division()
         print(f"exact:   ok (current division {division}, using {tenant.exact_division})")
+        ok = _divisions_in_scope(ctx, tenant)
     except ConnectorError as exc:
         ok = False
         print(f"exact:   FAILED {exc}")
@@ -174,6 +192,19 @@ def ping(args: argparse.Namespace, ctx: Context) -> int:
             "ask Basware (or your Basware admin) to grant them to this client, then run ping again"
         )
     return 0 if ok else 1
+
+
+def _divisions_in_scope(ctx: Context, tenant: tenants.Tenant) -> bool:
+    """List the divisions the grant reaches; name every mapped one outside the consent's scope, and the cure."""
+    reachable, outside = divisions.scope(ctx.services, tenant)
+    print(f"exact:   the grant reaches division(s) {', '.join(map(str, reachable)) or 'none'}")
+    for company, division in outside.items():
+        print(
+            f"exact:   division {division} (company {company}) is outside the consent's scope (Exact: \"User "
+            f'division is not within division scope"); run `ml-connector exact authorize {tenant.name}` and tick '
+            "that company when consenting"
+        )
+    return not outside
 
 
 def health_http(args: argparse.Namespace, _ctx: Context) -> int:
@@ -241,6 +272,9 @@ def register(sub: Any) -> None:
     change.add_argument("--exact-client-secret", action="store_true", help="replace it (read, never an argument)")
     change.add_argument("--basware-client-secret", action="store_true", help="replace it (read, never an argument)")
     change.add_argument("--webhook-secret", action="store_true", help="rotate it (read, never an argument)")
+    change.add_argument(
+        "--exact-webhook-secret", action="store_true", help="the Exact app's webhook secret (read, never an argument)"
+    )
     change.add_argument("--overlap-days", type=float, default=7.0, help="how long the old webhook secret still works")
     _add_secret_options(change)
     _add_setting_options(change)

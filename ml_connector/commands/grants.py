@@ -10,6 +10,7 @@ from connector.crypto import generate_key
 from connector.store import basware_tokens, records, tenants, tokens
 from connector.sync.services import Services
 from connector.views import when
+from ml_connector.commands import exact_webhooks
 from ml_connector.context import Context, print_table
 
 
@@ -44,7 +45,7 @@ def _waiting(svc: Services, tenant_id: int) -> int:
 
 def status(_args: argparse.Namespace, ctx: Context) -> int:
     """Tenants with grant health, record counts, and what needs the operator."""
-    from connector.sync import reminders
+    from connector.sync import divisions, reminders
 
     svc = ctx.services
     rows, notes = [], []
@@ -56,6 +57,7 @@ def status(_args: argparse.Namespace, ctx: Context) -> int:
         rows.append(
             (
                 tenant.name,
+                divisions.describe(svc.db, tenant),
                 grant,
                 when(health["refreshed_at"]),  # type: ignore[arg-type]
                 health["token_calls"],
@@ -65,7 +67,7 @@ def status(_args: argparse.Namespace, ctx: Context) -> int:
         warning = reminders.warning(svc, tenant, now)
         if warning:
             notes.append(f"! {warning} (last reminder: {when(reminders.last_sent(svc, tenant.id))})")
-    print_table(["tenant", "grant", "grant renewed", "token calls today", "records"], rows)
+    print_table(["tenant", "divisions", "grant", "grant renewed", "token calls today", "records"], rows)
     for note in notes:
         print(note)
     _print_budgets(svc)
@@ -114,6 +116,7 @@ def register(sub: Any) -> None:
     auth.add_argument("--division", type=int, help="pin a division instead of the user's current one")
     auth.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the callback")
     auth.set_defaults(handler=exact_authorize)
+    exact_webhooks.register(exact)
 
     status_cmd = sub.add_parser("status", help="tenants, grant health and record counts")
     status_cmd.set_defaults(handler=status)

@@ -7,7 +7,7 @@ from typing import Any
 
 from connector.errors import ConfigurationError
 from connector.store import audit, records, tenants
-from connector.store.records import Record
+from connector.store.records import Record, Status
 from connector.views import problem_text, summary, when
 from ml_connector.context import Context, print_json, print_table
 
@@ -24,6 +24,7 @@ def _record_json(record: Record, tenant_name: str) -> dict[str, Any]:
         "supplier": record.supplier,
         "gross": record.gross,
         "currency": record.currency,
+        "division": record.division,
         "exact_id": record.exact_id,
         "exact_number": record.exact_number,
         "reason": record.reason,
@@ -48,12 +49,14 @@ def records_list(args: argparse.Namespace, ctx: Context) -> int:
             r.reference or r.basware_id,
             r.supplier,
             r.gross,
+            r.division or "-",
             r.status,
             r.exact_number or summary(r),
         )
         for r, name in found
     ]
-    print_table(["id", "tenant", "kind", "reference", "supplier", "gross", "status", "exact entry / reason"], rows)
+    headers = ["id", "tenant", "kind", "reference", "supplier", "gross", "division", "status", "exact entry / reason"]
+    print_table(headers, rows)
     return 0
 
 
@@ -123,7 +126,7 @@ def register(sub: Any) -> None:
     rec = sub.add_parser("records", help="records and their status").add_subparsers(metavar="ACTION")
     lst = rec.add_parser("list", help="list records")
     lst.add_argument("--tenant")
-    lst.add_argument("--status", choices=["pending", "written", "blocked", "waiting_for_reauth", "failed"])
+    lst.add_argument("--status", choices=[str(status) for status in Status])
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(handler=records_list)
     one = rec.add_parser("show", help="one record with its problems and audit trail")

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 
-from connector.errors import FatalAPIError, RateLimited, RetriableAPIError
+from connector.errors import APIError, FatalAPIError, RateLimited, RetriableAPIError
 from connector.exact import odata
-from connector.exact.client import ExactClient
+from connector.exact.client import GL_SELECT, ExactClient
 from connector.sandbox.exact import seed
 from tests.contract.exact_fixtures import DIVISION, Exact, running_exact
 
@@ -57,7 +57,8 @@ def _entry(exact: Exact, your_ref: str = "INV-1", **line: Any) -> dict[str, Any]
 
 
 def test_paging_returns_every_gl_account(exact: Exact) -> None:
-    accounts = exact.client.gl_accounts()
+    # The regular endpoint, 60 rows a page (gl_accounts() itself reads the bulk one: see below).
+    accounts = odata.trim_codes(exact.client.get_all("financial/GLAccounts", select=GL_SELECT))
     assert len(accounts) == seed.SEED_GL_COUNT == 131
     assert len({row["ID"] for row in accounts}) == 131
     assert {row["Code"] for row in accounts} >= set(seed.SEED_GL_CODES) | {seed.CREDITORS_GL_CODE}
@@ -291,3 +292,20 @@ def test_a_429_has_an_empty_body_and_no_retry_after() -> None:
         injected = exact.session.get(f"{exact.url}/api/v1/{DIVISION}/financial/Journals", headers=headers)
         assert (injected.status_code, injected.content) == (429, b"")
         assert "Retry-After" not in injected.headers
+
+
+def test_the_chart_of_accounts_comes_in_one_bulk_call_of_up_to_1000_rows(exact: Exact) -> None:
+    for number in range(150):  # more than two regular pages of 60
+        exact.sandbox.add_gl_account(DIVISION, f"7{number:03}", f"Extra {number}")
+    before = exact.sandbox.api_calls[DIVISION]
+
+    accounts = exact.client.gl_accounts()
+
+    assert exact.sandbox.api_calls[DIVISION] - before == 1
+    assert {"7000", "7149", "4000"} <= {account["Code"] for account in accounts}
+
+
+def test_the_bulk_endpoint_refuses_a_read_without_select(exact: Exact) -> None:
+    with pytest.raises(APIError) as refused:
+        exact.client.get_all("bulk/Financial/GLAccounts")
+    assert refused.value.status == 400

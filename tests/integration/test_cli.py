@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from connector.basware.scopes import required_scopes
 from connector.store import inbox, tenants
@@ -235,3 +236,22 @@ def test_secrets_come_from_stdin_and_the_webhook_secret_rotates_with_an_overlap(
     assert main(["tenant", "set", "rota", "--webhook-secret", "--secrets-from-stdin", "--overlap-days", "2"]) == 0
 
     assert tenants.get_tenant(shell_services.db, "rota").webhook_secrets(shell_services.box) == [new, WEBHOOK_SECRET]
+
+
+def test_the_chat_webhook_url_is_a_secret_encrypted_at_rest_and_shown_only_by_host(
+    cli_env: Path, sandboxes: Sandboxes, shell_services: Services, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    assert _add("chatty", sandboxes) == 0
+    url = "https://hooks.chat.example/services/T000/B000/sEcReTtOkEnInThePath"
+    monkeypatch.setenv("ML_CONNECTOR_NOTIFY_WEBHOOK_URL", url)
+
+    assert main(["tenant", "set", "chatty", "--notify-webhook-url"]) == 0
+    assert main(["tenant", "show", "chatty"]) == 0
+
+    out = capsys.readouterr().out
+    assert "hooks.chat.example" in out and "sEcReTtOkEnInThePath" not in out
+    with shell_services.db.begin() as conn:
+        stored = conn.execute(sa.text("SELECT notify_webhook_url FROM tenants WHERE name = 'chatty'")).scalar()
+    assert stored and "sEcReTtOkEnInThePath" not in stored
+    assert tenants.get_tenant(shell_services.db, "chatty").notify_webhook_url(shell_services.box) == url

@@ -130,7 +130,8 @@ def test_a_dead_grant_pauses_the_tenant_tells_the_operator_and_resumes_after_con
     webhook: tuple[WebhookInbox, str],
 ) -> None:
     tenant = add_tenant(pg_services, own_exact)
-    tenants.update_tenant(pg_services.db, tenant.id, notify_email="ops@example.test", notify_webhook_url=webhook[1])
+    tenants.update_tenant(pg_services.db, tenant.id, notify_email="ops@example.test")
+    tenants.set_notify_webhook_url(pg_services.db, pg_services.box, tenant.id, webhook[1])
     kill_grant(how, pg_services, tenant, own_exact.exact)
     token_calls = own_exact.exact.token_calls
 

@@ -114,7 +114,7 @@ def test_a_full_life_shows_no_secret_or_token_anywhere(
 ) -> None:
     worker_log_start = worker.stat().st_size
     tenant = add_tenant(pg_services, own_exact)
-    tenants.update_tenant(pg_services.db, tenant.id, notify_webhook_url=alerts[1])
+    tenants.set_notify_webhook_url(pg_services.db, pg_services.box, tenant.id, alerts[1])
     seen = token_values(pg_services, tenant.id)
 
     age_tokens(pg_services, tenant.id, own_exact.exact)

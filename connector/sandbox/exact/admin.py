@@ -32,6 +32,9 @@ class Control(Protocol):
     def revoke_grant(self, client_id: str | None = None) -> None: ...
     def now(self) -> float: ...
     def first_division(self) -> int: ...
+    def set_webhook_secret(self, client_id: str, secret: str) -> None: ...
+    def rename_gl_account(self, division: int, code: str, description: str) -> str: ...
+    def delete_purchase_entry(self, division: int, entry_id: str) -> None: ...
 
 
 def register_admin(app: Flask, sandbox: Control) -> None:
@@ -49,6 +52,9 @@ def register_admin(app: Flask, sandbox: Control) -> None:
         ("/_sandbox/divisions", routes.divisions, "POST"),
         ("/_sandbox/advance", routes.advance, "POST"),
         ("/_sandbox/revoke", routes.revoke, "POST"),
+        ("/_sandbox/webhook-secrets", routes.webhook_secret, "POST"),
+        ("/_sandbox/gl-accounts/<code>/rename", routes.rename_gl_account, "POST"),
+        ("/_sandbox/purchase-entries/<entry_id>", routes.delete_entry, "DELETE"),
     ):
         app.add_url_rule(rule, f"admin_{view.__name__}", view, methods=[method])
 
@@ -120,6 +126,22 @@ class Admin:
         """Revoke a client's grant (every grant without `client_id`)."""
         self.sandbox.revoke_grant(_body().get("client_id"))
         return json_response({"revoked": True})
+
+    def webhook_secret(self) -> Response:
+        """Set an app's webhook secret: `{"client_id", "secret"}` (its events are signed with it)."""
+        body = _body()
+        self.sandbox.set_webhook_secret(body["client_id"], body["secret"])
+        return json_response({"client_id": body["client_id"]})
+
+    def rename_gl_account(self, code: str) -> Response:
+        """Change a G/L account's description (`{"description": ...}`), as a person in Exact; sends its webhook."""
+        gl_id = self.sandbox.rename_gl_account(self._division(), code, str(_body()["description"]))
+        return json_response({"ID": gl_id, "Code": code})
+
+    def delete_entry(self, entry_id: str) -> Response:
+        """Delete a purchase entry by hand; sends its webhook."""
+        self.sandbox.delete_purchase_entry(self._division(), entry_id)
+        return json_response({"EntryID": entry_id, "deleted": True})
 
     def _division(self) -> int:
         return int(request.args.get("division") or _body().get("division") or self.sandbox.first_division())

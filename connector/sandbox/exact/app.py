@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 import connector.sandbox.exact.query as query
 from connector.sandbox.exact.accounts import Accounts
 from connector.sandbox.exact.admin import register_admin
+from connector.sandbox.exact.divisions import Divisions, check_scope
 from connector.sandbox.exact.entries import PurchaseEntries, copy_entry, set_status
 from connector.sandbox.exact.entry_lines import ENTRIES, EntryLines
 from connector.sandbox.exact.items import ITEMS, Items, seed_items
@@ -27,8 +28,10 @@ from connector.sandbox.exact.master_data import MasterData
 from connector.sandbox.exact.oauth import Grant, Lifetimes, OAuthServer
 from connector.sandbox.exact.order_lines import ORDERS, OrderLines
 from connector.sandbox.exact.orders import OrdersControl, PurchaseOrders
-from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, seed_division
+from connector.sandbox.exact.seed import DEMO_USER_EMAIL, DEMO_USER_ID, DEMO_USER_NAME, gl_row, seed_division, seed_guid
 from connector.sandbox.exact.state import Division, State
+from connector.sandbox.exact.validation import GL_ACCOUNTS, JOURNALS, lookup
+from connector.sandbox.exact.webhooks import Webhooks, changed_row
 from connector.sandbox.exact.wire import (
     ApiFailure,
     Call,
@@ -72,6 +75,7 @@ class ExactSandbox:
         self.request_log: list[tuple[str, str]] = []  # (method, path) of every API call: proves a read-only run
         self.orders = OrdersControl(self._state)
         self._entries = PurchaseEntries(self._state)
+        self.webhooks = Webhooks(self._state)
         families: list[Resource] = [
             Accounts(self._state),
             MasterData(self._state),
@@ -80,6 +84,8 @@ class ExactSandbox:
             EntryLines(self._state),
             PurchaseOrders(self._state),
             OrderLines(self._state),
+            Divisions(self._state),
+            self.webhooks,
         ]
         self._routes = {entity.path.lower(): (entity, family) for family in families for entity in family.sets}
         self.app = self._create_app()
@@ -131,10 +137,52 @@ class ExactSandbox:
             self._state.divisions[division] = Division(division, tables)
             return division
 
+    def add_gl_account(self, division: int, code: str, description: str, *, type_: int = 110) -> str:
+        """Add a G/L account to a division; returns its ID."""
+        with self._state.lock:
+            row = gl_row(division, code, description, type_, False, self._state.now_dt())
+            self._state.division(division).tables[GL_ACCOUNTS].append(row)
+            return str(row["ID"])
+
+    def add_journal(self, division: int, code: str, description: str, type_: int = 22) -> str:
+        """Add a journal (a purchase journal unless `type_` says otherwise) to a division; returns its ID."""
+        with self._state.lock:
+            row = {"ID": seed_guid(division, "Journal", code), "Code": code, "Description": description,
+                   "Type": type_, "Division": division}  # fmt: skip
+            self._state.division(division).tables[JOURNALS].append(row)
+            return str(row["ID"])
+
+    def set_webhook_secret(self, client_id: str, secret: str) -> None:
+        """The app's webhook secret, which signs its events (Exact shows it in the app centre)."""
+        with self._state.lock:
+            self.webhooks.secrets[client_id] = secret
+
+    def rename_gl_account(self, division: int, code: str, description: str) -> str:
+        """Change a G/L account's description, as a person in Exact would; its webhook follows. Returns its ID."""
+        with self._state.lock:
+            row = lookup(self._state.division(division), GL_ACCOUNTS, "Code", code)
+            if row is None:
+                raise KeyError(code)
+            row["Description"], row["Modified"] = description, self._state.now_dt()
+        self.webhooks.changed(division, GL_ACCOUNTS, "Update", str(row["ID"]))
+        return str(row["ID"])
+
+    def delete_purchase_entry(self, division: int, entry_id: str) -> None:
+        """Delete an entry by hand in Exact (whatever its status); its webhook follows."""
+        with self._state.lock:
+            entries = self._state.division(division).tables[ENTRIES]
+            entries[:] = [row for row in entries if str(row["EntryID"]).lower() != entry_id.lower()]
+        self.webhooks.changed(division, ENTRIES, "Delete", entry_id.lower())
+
     def deny_division(self, division: int) -> None:
         """Take the user's access to a division away (403 NoDivisionAccess)."""
         with self._state.lock:
             self._state.division(division).accessible = False
+
+    def set_consent_scope(self, client_id: str, divisions: list[int] | None) -> None:
+        """Which divisions the client's next consent ticks (None: every one); earlier grants keep theirs."""
+        with self._state.lock:
+            self.oauth.consent_scopes[client_id] = None if divisions is None else frozenset(divisions)
 
     def first_division(self) -> int:
         """The division added first."""
@@ -258,7 +306,9 @@ class ExactSandbox:
             grant = self._gate()
             with self._state.lock:
                 state = self._state.accessible(division)
+                check_scope(grant, division)
                 headers = self.limits.count(grant.client_id, division)
+            g.grant_scope, g.client_id = grant.scope, grant.client_id
         except ApiFailure as failure:
             return failure.response()
         try:
@@ -267,6 +317,10 @@ class ExactSandbox:
         except ApiFailure as failure:
             return failure.response(headers)
         response.headers.update(headers)
+        changed = changed_row(resource, response)
+        if changed is not None:
+            self.webhooks.host = request.host_url.rstrip("/")
+            self.webhooks.changed(division, *changed)
         return response
 
     def _dispatch(self, division: Division, resource: str) -> Response:

@@ -35,6 +35,7 @@ class Grant:
     refresh_issued_at: float
     used_refresh_tokens: set[str] = field(default_factory=set)
     revoked: bool = False
+    scope: frozenset[int] | None = None  # the divisions ticked at consent; None: every division
 
 
 @dataclass
@@ -66,6 +67,7 @@ class OAuthServer:
         self.clients: dict[str, Client] = {}
         self.codes: dict[str, tuple[str, str, float]] = {}  # code -> (client id, redirect uri, issued at)
         self.grants: dict[str, Grant] = {}
+        self.consent_scopes: dict[str, frozenset[int] | None] = {}  # what the next consent of a client ticks
 
     def register_client(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
         """Register an app that may ask for consent."""
@@ -138,6 +140,7 @@ class OAuthServer:
         if now - issued[2] > CODE_LIFETIME:
             return 400, {"error": "invalid_grant", "error_description": "Authorization code expired"}, {}
         grant = Grant(client.client_id, _new_token("AAEA"), now, _new_token("__1P!I"), now)
+        grant.scope = self.consent_scopes.get(client.client_id)
         self.grants[client.client_id] = grant
         return 200, self._token_body(grant), {}
 

@@ -90,12 +90,12 @@ def seed_division(division: int, now: datetime) -> dict[str, list[dict[str, Any]
 
 
 def _gl_accounts(division: int, now: datetime) -> list[dict[str, Any]]:
-    rows = [_gl_row(division, code, f"Costs {code}", 110, code == BLOCKED_GL_CODE, now) for code in SEED_GL_CODES]
-    rows.append(_gl_row(division, CREDITORS_GL_CODE, "Creditors", 22, False, now))
+    rows = [gl_row(division, code, f"Costs {code}", 110, code == BLOCKED_GL_CODE, now) for code in SEED_GL_CODES]
+    rows.append(gl_row(division, CREDITORS_GL_CODE, "Creditors", 22, False, now))
     return rows
 
 
-def _gl_row(division: int, code: str, description: str, type_: int, blocked: bool, now: datetime) -> dict:
+def gl_row(division: int, code: str, description: str, type_: int, blocked: bool, now: datetime) -> dict:
     return {
         "ID": seed_guid(division, "GLAccount", code),
         "Code": code,

@@ -18,7 +18,7 @@ from connector.jsonutil import dumps, loads
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOT_ALLOWED = "Method not allowed"
-_RESOURCE = re.compile(r"^(?P<set>[A-Za-z]+/[A-Za-z]+)(?:\(guid'(?P<key>[0-9A-Fa-f-]{36})'\))?$")
+_RESOURCE = re.compile(r"^(?P<set>(?:bulk/|sync/)?[A-Za-z]+/[A-Za-z]+)(?:\(guid'(?P<key>[0-9A-Fa-f-]{36})'\))?$")
 
 
 @dataclass(frozen=True)
