@@ -1,4 +1,5 @@
-"""The accounting team's dashboard under /admin: tenants and grants, records and their problems, replay, mappings.
+"""The accounting team's dashboard under /admin: tenants and grants, records and their problems, replay, mappings,
+and bank accounts waiting for approval.
 
 Nobody gets in without signing in (webhook_receiver/auth.py); without any user the dashboard does not exist
 (404), it is never open. Every POST carries a form token: browsers send cookies (and cached Basic
@@ -32,10 +33,10 @@ from connector import views
 from connector.config import KEY_FILE, Settings
 from connector.errors import ConfigurationError, ConnectorError
 from connector.mapping.reconcile import LABELS
-from connector.store import audit, mappings, records, tenants, tokens
+from connector.store import audit, bank_changes, mappings, records, tenants, tokens
 from connector.store.payments import payments_of
 from connector.store.tenants import Tenant
-from connector.sync import outcomes, reconcile, reminders
+from connector.sync import bank_approvals, outcomes, reconcile, reminders
 from connector.sync.budget import HEADERS, budget_report
 from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
@@ -295,3 +296,25 @@ def _mapping_message(form: dict[str, str], previous: str | None) -> str:
     else:
         change = f"changed from {previous} to"
     return f"{label} {form['source']} {change} {form['target']} (set on the dashboard by {_user()})"
+
+
+# --- bank accounts waiting for approval -------------------------------------------------------------------
+
+
+@bp.get("/bank-accounts")
+def bank_accounts() -> str:
+    """Bank accounts Basware gives for existing Exact suppliers, waiting for a person to approve or reject."""
+    svc = connector_services()
+    names = {tenant.id: tenant.name for tenant in tenants.list_tenants(svc.db)}
+    return render_template("dashboard/bank_accounts.html", changes=bank_changes.pending(svc.db), tenant_names=names)
+
+
+@bp.post("/bank-accounts/<int:change_id>/<any(approve, reject):decision>")
+def bank_account_decide(change_id: int, decision: str) -> Any:
+    """Approve (write to Exact) or reject one bank account; the audit names the dashboard user."""
+    decide = bank_approvals.approve if decision == "approve" else bank_approvals.reject
+    try:
+        flash(decide(connector_services(), change_id, f"{_user()} on the dashboard") + ".", "ok")
+    except ConnectorError as exc:  # decided meanwhile, unknown, or Exact refused: nothing was changed
+        flash(f"Bank account change {change_id}: {exc}", "error")
+    return redirect(url_for(".bank_accounts"), 303)

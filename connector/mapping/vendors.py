@@ -72,7 +72,7 @@ ORIGINS = {
     "manual": "set by an operator",
     "code": "remembered from a match by account code",
     "vat": "remembered from a match by VAT number",
-    "name": "remembered from a match by name",
+    "name": "remembered from a match by name by an earlier version; a person must confirm it",
     "created": "remembered from creating the supplier in Exact",
 }
 

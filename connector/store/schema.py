@@ -249,6 +249,25 @@ payment_reports = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
+# A bank account Basware gives for an existing Exact supplier: applied in Exact only once a person approves it.
+pending_bank_accounts = sa.Table(
+    "pending_bank_accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id"), nullable=False),
+    sa.Column("vendor_code", sa.String(200), nullable=False),
+    sa.Column("division", sa.Integer, nullable=False),  # the Exact division the supplier is in
+    sa.Column("account_id", sa.String(40), nullable=False),  # the Exact supplier's account id
+    sa.Column("account_label", sa.String(300), nullable=False),  # its code and name, as a person reads them
+    sa.Column("iban", sa.String(60), nullable=False),
+    sa.Column("bic", sa.String(20)),
+    sa.Column("status", sa.String(10), nullable=False, default="pending"),  # pending | approved | rejected
+    sa.Column("requested_at", sa.Float, nullable=False),
+    sa.Column("decided_at", sa.Float),
+    sa.Column("decided_by", sa.String(200)),
+    sa.UniqueConstraint("tenant_id", "account_id", "iban", name="uq_pending_bank_accounts"),  # asked once
+)
+
 schema_migrations = sa.Table(
     "schema_migrations",
     metadata,
@@ -353,6 +372,10 @@ def _exact_webhooks(conn: Connection) -> None:
     metadata.create_all(conn, tables=[exact_events])
 
 
+def _create_pending_bank_accounts(conn: Connection) -> None:
+    pending_bank_accounts.create(conn, checkfirst=True)
+
+
 def _payment_status_sync(conn: Connection) -> None:
     add_missing_columns(conn, tenants)
     metadata.create_all(conn, tables=[payment_cursors, payment_terms, payment_reports])
@@ -371,4 +394,5 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (9, _record_division),
     (10, _exact_webhooks),
     (11, _payment_status_sync),
+    (12, _create_pending_bank_accounts),
 ]

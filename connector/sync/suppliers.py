@@ -9,6 +9,11 @@ satisfies the mandatory-filter check is confirmed by no source, while `Name eq` 
 and single-spaced; a supplier whose name Exact keeps with stray spaces is then found by code or VAT number,
 or mapped by hand. Candidates are compared again by our own rules (`mapping.vendors`), and more than one
 blocks. Every match the documents find is remembered in the mapping with the rule that found it.
+
+A name is no proof of identity: anyone who can add a Basware vendor can give it an existing supplier's name,
+and a link by name would send that supplier's payments wherever the new vendor says. So a match by name alone
+is only a suggestion (`SupplierSuggested`, a block naming the supplier) until a person maps it, and nothing
+is created in its place: a look-alike supplier would be as wrong.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from connector.exact import odata
 from connector.exact.client import ExactClient
 from connector.mapping import vendors as rules
 from connector.mapping.problems import Problem, blocked, problem
-from connector.store import mappings
+from connector.store import audit, mappings
 from connector.store.db import Database
 from connector.store.locks import lease
 from connector.store.mappings import MappingEntry
@@ -39,6 +44,7 @@ from connector.sync.services import Services
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 CREATE_LEASE = 120.0  # one POST to Exact with its timeout fits easily
 SUPPLIER = "IsSupplier eq true"
+NAME_ONLY = "name"  # the mapping origin earlier versions wrote when they linked by name: nobody confirmed it
 Details = Callable[[], tuple[str | None, str | None]]  # (VAT number, name), asked for only when needed
 
 
@@ -62,10 +68,19 @@ def resolve(
     exact = svc.exact(tenant, division=division)
     key = divisions.scoped(ref.code, exact.division, tenant)  # an account GUID holds in one division only
     entry = remembered(svc.db, tenant.id, key)
-    if entry is not None:
-        return mapped_supplier(svc.db, tenant, exact, ref.code, entry)
     vendor = BaswareVendor(svc, tenant, ref.code)
-    found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
+    try:
+        if entry is not None:
+            return confirmed(svc.db, tenant, exact, ref.code, entry)
+        found = match(exact, ref.code, lambda: _details(ref, vendor.get()))
+    except SupplierSuggested as suggestion:
+        if read_only:  # the fit check only looks: its findings are its report, not the audit
+            raise
+        created = created_meanwhile(svc.db, tenant, exact, ref.code, key)
+        if created is not None:
+            return created
+        audit_suggestion(svc, tenant, "map_vendor", suggestion)
+        raise
     if found is None:
         return _create_or_block(svc, tenant, exact, ref, vendor, read_only=read_only)
     account, how = found
@@ -76,6 +91,27 @@ def resolve(
         # A racing chain (or an operator) set the mapping while we searched: theirs stands.
         return mapped_supplier(svc.db, tenant, exact, ref.code, kept)
     return Supplier.of_account(account, how)
+
+
+def confirmed(db: Database, tenant: Tenant, exact: ExactClient, code: str, entry: MappingEntry) -> Supplier:
+    """The supplier of a vendor mapping, unless an earlier version made it from a name alone (then a suggestion)."""
+    if entry.origin == NAME_ONLY:
+        raise SupplierSuggested(code, mapped_account(exact, code, entry.target), linked_by_name=True)
+    return mapped_supplier(db, tenant, exact, code, entry)
+
+
+def created_meanwhile(db: Database, tenant: Tenant, exact: ExactClient, code: str, key: str) -> Supplier | None:
+    """The supplier another chain created for this vendor while we searched; None when none was.
+
+    Its creator holds the creation lease from before the POST until the mapping is kept, so a name match on an
+    account that appeared mid-search (code and VAT number were asked before it existed) is settled by waiting
+    for that lease: then the mapping says whether the name was the vendor's own new supplier or a look-alike.
+    """
+    with creating(db, tenant.id, key):
+        entry = remembered(db, tenant.id, key)
+    if entry is None or entry.origin == NAME_ONLY:
+        return None
+    return mapped_supplier(db, tenant, exact, code, entry)
 
 
 def _details(ref: SupplierRef, basware: Vendor | None) -> tuple[str | None, str | None]:
@@ -159,8 +195,34 @@ def match(exact: ExactClient, code: str, details: Details) -> tuple[dict[str, An
     if name:
         found = rules.by_name(_suppliers(exact, f"Name eq {odata.string(name)}"), name)
         if found:
-            return _one(found, "name", code), "name"
+            raise SupplierSuggested(code, _one(found, "name", code))
     return None
+
+
+class SupplierSuggested(RecordBlocked):
+    """No supplier has the vendor's code or VAT number, but one has its name: a person must confirm it."""
+
+    def __init__(self, code: str, account: dict[str, Any], *, linked_by_name: bool = False) -> None:
+        self.code, self.account, self.linked_by_name = code, account, linked_by_name
+        self.suggestion = rules.describe([account])[0]
+        account_code = str(account.get("Code") or "").strip()
+        named = f"Exact has a supplier named {account.get('Name') or ''} (code {account_code})"
+        if linked_by_name:  # remembered by an earlier version that linked by name: never confirmed by anyone
+            found = "was linked by name only by an earlier version, never confirmed"
+            advice = "confirm the vendor mapping if it is the same"
+        else:
+            found, advice = "not found by code or VAT", "map it if it is the same"
+        text = f"{found}; {named}: {advice}"
+        super().__init__(f"supplier {code} {text}", [vendor_problem(code, None, text, [self.suggestion]).as_dict()])
+
+
+def audit_suggestion(svc: Services, tenant: Tenant, step: str, suggestion: SupplierSuggested) -> None:
+    """Audit a name-only match offered to a person, with the supplier it names."""
+    audit.record(
+        svc.db, tenant_id=tenant.id, step=step, event="vendor_suggested", message=str(suggestion),
+        detail={"vendor": suggestion.code, "account_id": str(suggestion.account.get("ID")),
+                "suggestions": [suggestion.suggestion]},
+    )  # fmt: skip
 
 
 def code_condition(code: str) -> str:

@@ -2,11 +2,14 @@
 
 Per tenant whose `vendor_sync_interval` has passed: page through Basware vendors updated after the stored
 watermark (Basware's own `lastUpdated`, so no clock is compared with another), find each one's Exact
-supplier (the tenant's vendor mapping, then code, VAT number, name: the resolver documents use,
-`sync.suppliers`), update what differs (name, VAT number, address, e-mail; a missing bank account is
-added), or create it when the tenant allows. Every change is
-audited and every match is remembered in the vendor mapping with origin "sync". The watermark moves only
-after a whole run, so an interrupted run is repeated, and repeating changes nothing that is already equal.
+supplier (the tenant's vendor mapping, then code, VAT number: the resolver documents use, `sync.suppliers`),
+update what differs (name, VAT number, address, e-mail), or create it when the tenant allows. A supplier that
+only has the vendor's name is neither linked nor updated nor duplicated: it is reported as a suggestion for a
+person to map. A bank account Basware gives for an existing supplier is never added here: it waits for a
+person's approval (`sync.bank_approvals`); a supplier created here gets its IBAN at creation. Every link,
+suggestion and change is audited and every match is remembered in the vendor mapping with origin "sync". The
+watermark moves only after a whole run, so an interrupted run is repeated, and repeating changes nothing that is
+already equal.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from connector.domain import Vendor
 from connector.errors import ConnectorError, RecordBlocked
 from connector.exact.client import ExactClient
 from connector.mapping import vendors as rules
-from connector.store import audit, mappings, state
+from connector.store import audit, bank_changes, mappings, state
 from connector.store.tenants import Tenant, list_tenants
-from connector.sync import suppliers
+from connector.sync import bank_approvals, suppliers
 from connector.sync.services import Services
 
 log = logging.getLogger(__name__)
@@ -45,13 +48,24 @@ class VendorSyncResult:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    suggested: list[tuple[str, str]] = field(default_factory=list)  # (code, the supplier a person may map)
+    awaiting_approval: int = 0  # the tenant's bank accounts waiting for a person after this run
 
     def summary(self) -> str:
-        """One line for a person: counts per outcome."""
-        return (
+        """One line for a person: counts per outcome, and what waits for a person when anything does."""
+        line = (
             f"{len(self.created)} created, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             f"{len(self.skipped)} skipped"
         )
+        if self.suggested:
+            line += f", {_count(len(self.suggested), 'name match', 'name matches')} to confirm"
+        if self.awaiting_approval:
+            line += f", {_count(self.awaiting_approval, 'bank account', 'bank accounts')} awaiting approval"
+        return line
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
 
 
 def is_due(tenant: Tenant, last_run: float | None, now: float) -> bool:
@@ -96,6 +110,7 @@ def sync_tenant(
         if progress is not None:
             progress(code, outcome, detail)
         newest = _later(newest, raw.get("lastUpdated"))
+    result.awaiting_approval = len(bank_changes.pending(svc.db, tenant.id))
     if newest:
         state.put(svc.db, tenant.id, WATERMARK, newest)
     state.put(svc.db, tenant.id, LAST_RUN, repr(time.time() if now is None else now))
@@ -103,8 +118,8 @@ def sync_tenant(
 
 
 def _tally(result: VendorSyncResult, code: str, outcome: str, detail: str) -> None:
-    if outcome == "skipped":
-        result.skipped.append((code, detail))
+    if outcome in ("skipped", "suggested"):
+        getattr(result, outcome).append((code, detail))
     else:
         getattr(result, outcome).append(code)
 
@@ -129,17 +144,39 @@ def _sync_one(svc: Services, tenant: Tenant, exact: ExactClient, raw: dict[str, 
         if account is None:
             return _create(svc, tenant, exact, vendor)
         return _update(svc, tenant, exact, vendor, account)
+    except suppliers.SupplierSuggested as exc:  # a name alone links nothing: a person maps it or not
+        return _suggested(svc, tenant, exact, load_vendor(raw), exc)
     except RecordBlocked as exc:
         code = str(raw.get("vendorCode") or "?")
         _audit(svc, tenant, "vendor_skipped", f"vendor {code} not synced: {exc}", {"problems": exc.problems})
         return "skipped", str(exc)
 
 
+def _suggested(
+    svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor, suggestion: suppliers.SupplierSuggested
+) -> tuple[str, str]:
+    """Report a name-only match, unless a document chain created this vendor's supplier while we searched."""
+    if not suggestion.linked_by_name:
+        with suppliers.creating(svc.db, tenant.id, vendor.code):  # its creator keeps the mapping under this lease
+            entry = mappings.entry(svc.db, tenant.id, "vendor", vendor.code)
+        if entry is not None and entry.origin != suppliers.NAME_ONLY:
+            return _update(svc, tenant, exact, vendor, suppliers.mapped_account(exact, vendor.code, entry.target))
+    suppliers.audit_suggestion(svc, tenant, "vendor_sync", suggestion)
+    return "suggested", str(suggestion)
+
+
 def find_supplier(svc: Services, tenant: Tenant, exact: ExactClient, vendor: Vendor) -> dict[str, Any] | None:
-    """The Exact account of a vendor: its mapping, else the one supplier with its code, VAT number or name."""
-    mapped = mappings.lookup(svc.db, tenant.id, "vendor", vendor.code)
-    if mapped:
-        return suppliers.mapped_account(exact, vendor.code, mapped)
+    """The Exact account of a vendor: its mapping, else the one supplier with its code or VAT number.
+
+    A supplier with only the vendor's name raises `suppliers.SupplierSuggested`, and so does a mapping an earlier
+    version remembered from a name match: until a person confirms it, its supplier is not written to.
+    """
+    mapped = mappings.entry(svc.db, tenant.id, "vendor", vendor.code)
+    if mapped is not None:
+        account = suppliers.mapped_account(exact, vendor.code, mapped.target)
+        if mapped.origin == suppliers.NAME_ONLY:
+            raise suppliers.SupplierSuggested(vendor.code, account, linked_by_name=True)
+        return account
     found = suppliers.match(exact, vendor.code, lambda: (vendor.vat_number, vendor.name))
     return found[0] if found is not None else None
 
@@ -167,20 +204,29 @@ def _update(
 ) -> tuple[str, str]:
     account_id = str(account["ID"])
     if mappings.lookup(svc.db, tenant.id, "vendor", vendor.code) is None:
-        mappings.put(svc.db, tenant.id, "vendor", vendor.code, account_id, origin=ORIGIN)
+        _link(svc, tenant, vendor, account)
     changes = differences(account, vendor)
     if changes:
         exact.update_account(account_id, {name: new for name, (_old, new) in changes.items()})
-    bank = suppliers.add_bank_account(exact, account_id, vendor.iban, vendor.bic)
-    if not changes and not bank:
-        return "unchanged", ""
-    said = [f"{name} {old or '(empty)'} -> {new}" for name, (old, new) in changes.items()] + ([bank] if bank else [])
+    bank = bank_approvals.ask(svc, tenant, exact, account, vendor)  # never written here: a person decides
+    if not changes:
+        return "unchanged", bank
+    said = [f"{name} {old or '(empty)'} -> {new}" for name, (old, new) in changes.items()]
     code = str(account.get("Code") or "").strip()
     _audit(
         svc, tenant, "supplier_updated", f"supplier {code} {vendor.name} updated from Basware: {'; '.join(said)}",
         {"account_id": account_id, "changes": {name: list(pair) for name, pair in changes.items()}},
     )  # fmt: skip
-    return "updated", "; ".join(said)
+    return "updated", "; ".join(said + ([bank] if bank else []))
+
+
+def _link(svc: Services, tenant: Tenant, vendor: Vendor, account: dict[str, Any]) -> None:
+    """Remember the supplier found by code or VAT number as the vendor's, and audit the link."""
+    account_id = str(account["ID"])
+    mappings.put(svc.db, tenant.id, "vendor", vendor.code, account_id, origin=ORIGIN)
+    label = rules.describe([account])[0]
+    text = f"vendor {vendor.code} ({vendor.name}) linked to Exact supplier {label} by its code or VAT number"
+    _audit(svc, tenant, "vendor_linked", text, {"vendor": vendor.code, "account_id": account_id})
 
 
 def differences(account: dict[str, Any], vendor: Vendor) -> dict[str, tuple[Any, Any]]:

@@ -8,9 +8,10 @@ from typing import Any
 from connector.store import records, tenants
 from connector.sync import polling, vendor_sync
 from connector.views import when
+from ml_connector.commands import bank_accounts
 from ml_connector.context import Context, print_json, print_table
 
-MARKS = {"created": "+", "updated": "~", "unchanged": "=", "skipped": "!"}
+MARKS = {"created": "+", "updated": "~", "unchanged": "=", "skipped": "!", "suggested": "?"}
 
 
 def vendors_sync(args: argparse.Namespace, ctx: Context) -> int:
@@ -24,7 +25,7 @@ def vendors_sync(args: argparse.Namespace, ctx: Context) -> int:
     def progress(code: str, outcome: str, detail: str) -> None:
         nonlocal count
         count += 1
-        if outcome != "unchanged" or args.verbose:
+        if outcome != "unchanged" or detail or args.verbose:  # a detail: a bank account awaits approval
             print(f"  {count:>5} {MARKS.get(outcome, '?')} {code:<20} {outcome:<9} {detail}"[:160].rstrip())
 
     result = vendor_sync.sync_tenant(svc, tenant, full=args.full, progress=progress)
@@ -78,6 +79,7 @@ def register(sub: Any) -> None:
     sync.add_argument("--full", action="store_true", help="every vendor, not only those changed since the last run")
     sync.add_argument("--verbose", action="store_true", help="also list vendors that needed no change")
     sync.set_defaults(handler=vendors_sync)
+    bank_accounts.register(vendors)
 
     orders = sub.add_parser("orders", help="purchase order records").add_subparsers(metavar="ACTION")
     listing = orders.add_parser("list", help="list purchase order records")

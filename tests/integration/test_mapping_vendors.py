@@ -81,21 +81,37 @@ def test_a_vendor_is_found_by_its_vat_number_and_remembered(
     assert event == "vendor_mapping" and "remembered from a match by VAT number" in message
 
 
-def test_a_vendor_is_found_by_name_after_trimming_and_case_folding(
-    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str
+def test_a_vendor_found_only_by_name_blocks_with_the_suggestion_until_a_person_maps_it(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any, receiver: str, run_cli: CliRunner, tmp_path: Any
 ) -> None:
-    tenant = add_tenant(pg_services, sandboxes)
+    # A name is no proof of identity (issue 14: a look-alike vendor would take over the supplier's payments).
+    tenant = add_tenant(pg_services, sandboxes, auto_create=True)
     name = unique("Wayne Enterprises ")
     account = _account(pg_services, tenant, Name=name, Code=unique("W"))
     code, number = unique("V"), unique("INV-")
     untidy = f"  {name.upper().replace(' ', '  ')} "
+    accounts_before = len(sandboxes.exact.accounts(DIVISION))
 
     record_id = deliver(pg_services, sandboxes, receiver, tenant.name, make_invoice(number, code, untidy, [row()]))
 
+    record = settle(pg_services, record_id)
+    assert record.status == "blocked" and entries(sandboxes.exact, number) == []
+    assert record.reason == (
+        f"supplier {code} not found by code or VAT; Exact has a supplier named {name} (code {account['Code'].strip()}):"
+        " map it if it is the same"
+    )
+    [problem] = record.problems or []
+    assert problem["field"] == "vendor" and problem["suggestions"] == [f"{account['Code'].strip()} {name}"]
+    assert mappings.entry(pg_services.db, tenant.id, "vendor", code) is None  # nothing linked
+    assert len(sandboxes.exact.accounts(DIVISION)) == accounts_before  # and no look-alike created
+    csv = tmp_path / "vendors.csv"
+    csv.write_text(f"kind,source,target\nvendor,{code},{account['Code'].strip()}\n")
+
+    assert run_cli("mappings", "import", tenant.name, str(csv))[0] == 0
+    assert run_cli("replay", str(record_id))[0] == 0
+
     assert settle(pg_services, record_id).status == "written"
     assert [e["Supplier"] for e in entries(sandboxes.exact, number)] == [account["ID"]]
-    assert mappings.entry(pg_services.db, tenant.id, "vendor", code).origin == "name"  # type: ignore[union-attr]
-    assert _vendor_events(pg_services, record_id)[0][0] == "vendor_name"
 
 
 @pytest.mark.parametrize("rule", ["VAT number", "name"])

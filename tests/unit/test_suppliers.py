@@ -1,5 +1,5 @@
-"""One supplier matcher for documents and the vendor sync: code, then VAT number, then name, each one query
-on fields Exact's mandatory filtering accepts, and several candidates block."""
+"""One supplier matcher for documents and the vendor sync: code, then VAT number, then name (a suggestion only),
+each one query on fields Exact's mandatory filtering accepts, and several candidates block."""
 
 from __future__ import annotations
 
@@ -52,7 +52,10 @@ def test_the_vat_number_is_asked_as_written_and_compact() -> None:
 def test_the_name_is_asked_with_name_eq_trimmed_and_single_spaced_never_with_a_function() -> None:
     exact = FakeExact(Name=[ACME])
 
-    assert _match(exact, name="  ACME   Supplies BV ") == (ACME, "name")
+    # One supplier with the name is only a suggestion (a name is no proof of identity), never a match.
+    with pytest.raises(suppliers.SupplierSuggested) as caught:
+        _match(exact, name="  ACME   Supplies BV ")
+    assert caught.value.account == ACME and caught.value.suggestion == "1001 Acme Supplies BV"
     assert exact.filters[-1] == "Name eq 'ACME Supplies BV' and IsSupplier eq true"
     assert not any("trim(" in f or "tolower(" in f for f in exact.filters)
 
