@@ -64,6 +64,7 @@ def receive(tenant_name: str) -> Any:
             task_type=notification.task_type,
             document_id=notification.document_id,
             body=body.decode("utf-8"),
+            publishing=True,
         )
     except StorageUnavailable:
         return _answer(503, error="temporarily unable to record events; retry later")
@@ -141,13 +142,17 @@ def _verify(secrets: list[str], body: bytes, header_value: str | None) -> None:
 
 
 def _publish(svc: Services, inbox_id: int, record_id: int) -> None:
-    # The event is committed already: if the broker is down, the republish sweeper sends it later.
+    # The event is committed already, marked as enqueued: if the broker is down, the mark is taken back so the
+    # republish sweeper sends it later; if even that fails, the stalled-record sweep resumes the record.
     try:
         enqueue(record_id)
-        inbox.mark_enqueued(svc.db, inbox_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the event for the sweeper
         log.error(
             "record=%s step=enqueue broker unavailable, left for the sweeper: %s",
             record_id,
             type(exc).__name__,
         )
+        try:
+            inbox.mark_unpublished(svc.db, inbox_id)
+        except StorageUnavailable:
+            log.error("record=%s step=enqueue database unavailable too, left for the stalled-record sweep", record_id)

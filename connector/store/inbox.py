@@ -32,14 +32,24 @@ class Accepted:
 
 
 def record_notification(
-    db: Database, *, tenant_id: int, task_id: str, task_type: str, document_id: str | None, body: str
+    db: Database,
+    *,
+    tenant_id: int,
+    task_id: str,
+    task_type: str,
+    document_id: str | None,
+    body: str,
+    publishing: bool = False,
 ) -> Accepted:
     """Store the event and the pending record in one transaction; a known task id is a duplicate.
 
-    Two inserts that skip a conflict (ON CONFLICT DO NOTHING) instead of look-ups and savepoints: four round
-    trips to the database fewer per notification. A duplicate rolls its transaction back, so it changes nothing.
+    `publishing`: the caller (the receiver) publishes the event right after, so an event with a record is stored
+    as enqueued, and only a failed publish (`mark_unpublished`) leaves it to the sweeper. That saves a second
+    transaction per notification; should the process die between the commit and the publish, the pending
+    record is resumed by the stalled-record sweep (connector.sync.stalled). Two inserts that skip a conflict (ON CONFLICT DO NOTHING)
+    instead of look-ups and savepoints: four round trips fewer. A duplicate rolls its transaction back.
     """
-    kind = KIND_BY_TASK_TYPE.get(task_type)
+    kind, now = KIND_BY_TASK_TYPE.get(task_type), time.time()
     try:
         with db.begin() as conn:
             record_id = _pending_record(conn, tenant_id, kind, document_id) if kind and document_id else None
@@ -51,8 +61,9 @@ def record_notification(
                     task_type=task_type,
                     document_id=document_id,
                     body=body,
-                    received_at=time.time(),
+                    received_at=now,
                     record_id=record_id,
+                    enqueued_at=now if publishing and record_id is not None else None,
                 )
                 .on_conflict_do_nothing(index_elements=["tenant_id", "task_id"])
                 .returning(inbox.c.id)
@@ -107,11 +118,13 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
 def mark_enqueued(db: Database, inbox_id: int) -> None:
     """The event's chain is on the broker."""
     with db.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # The mark only spares the sweeper a republish: should a crash lose it, the sweeper publishes the
-            # chain again and its steps skip what is done. So this commit need not wait for the disk.
-            conn.execute(sa.text("SET LOCAL synchronous_commit TO OFF"))
         conn.execute(inbox.update().where(inbox.c.id == inbox_id).values(enqueued_at=time.time()))
+
+
+def mark_unpublished(db: Database, inbox_id: int) -> None:
+    """The publish right after recording failed: the event is the sweeper's (`unpublished`) to send."""
+    with db.begin() as conn:
+        conn.execute(inbox.update().where(inbox.c.id == inbox_id).values(enqueued_at=None))
 
 
 def unpublished(db: Database, older_than: float | None = None) -> list[tuple[int, int]]:
