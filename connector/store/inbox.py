@@ -46,27 +46,26 @@ def record_notification(
     `publishing`: the caller (the receiver) publishes the event right after, so an event with a record is stored
     as enqueued, and only a failed publish (`mark_unpublished`) leaves it to the sweeper. That saves a second
     transaction per notification; should the process die between the commit and the publish, the pending
-    record is resumed by the stalled-record sweep (connector.sync.stalled). Two inserts that skip a conflict (ON CONFLICT DO NOTHING)
-    instead of look-ups and savepoints: four round trips fewer. A duplicate rolls its transaction back.
+    record is resumed by the stalled-record sweep (connector.sync.stalled). Two inserts that skip a conflict
+    (ON CONFLICT DO NOTHING) instead of look-ups and savepoints: four round trips fewer. A duplicate rolls its
+    transaction back.
     """
     kind, now = KIND_BY_TASK_TYPE.get(task_type), time.time()
     try:
         with db.begin() as conn:
             record_id = _pending_record(conn, tenant_id, kind, document_id) if kind and document_id else None
             inserted = conn.execute(
-                _insert(conn, inbox)
-                .values(
-                    tenant_id=tenant_id,
-                    task_id=task_id,
-                    task_type=task_type,
-                    document_id=document_id,
-                    body=body,
-                    received_at=now,
-                    record_id=record_id,
-                    enqueued_at=now if publishing and record_id is not None else None,
-                )
-                .on_conflict_do_nothing(index_elements=["tenant_id", "task_id"])
-                .returning(inbox.c.id)
+                _inserts(conn)[1],
+                {
+                    "tenant_id": tenant_id,
+                    "task_id": task_id,
+                    "task_type": task_type,
+                    "document_id": document_id,
+                    "body": body,
+                    "received_at": now,
+                    "record_id": record_id,
+                    "enqueued_at": now if publishing and record_id is not None else None,
+                },
             ).scalar()
             if inserted is None:  # known already, or the same delivery committed a moment ago by another request
                 raise _Duplicate(_known(conn, tenant_id, task_id))
@@ -94,25 +93,37 @@ def _pending_record(conn: Connection, tenant_id: int, kind: str, document_id: st
     """The document's record, created as pending if new (as records.upsert_pending, in one statement when new)."""
     now = time.time()
     created = conn.execute(
-        _insert(conn, records_table)
-        .values(
-            tenant_id=tenant_id,
-            kind=kind,
-            basware_id=document_id,
-            status=Status.PENDING,
-            write_attempts=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "basware_id"])
-        .returning(records_table.c.id)
+        _inserts(conn)[0],
+        {
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "basware_id": document_id,
+            "status": Status.PENDING,
+            "write_attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+        },
     ).scalar()
     return int(created) if created is not None else records.upsert_pending(conn, tenant_id, kind, document_id)
 
 
-def _insert(conn: Connection, table: sa.Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both do)."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+_INSERTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _inserts(conn: Connection) -> tuple[Any, Any]:
+    """(record insert, event insert) in the dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite both
+    do). Built once per dialect and run with parameters: building a statement per call cost more CPU than the rest.
+    """
+    name = conn.dialect.name
+    if name not in _INSERTS:
+        insert = postgresql.insert if name == "postgresql" else sqlite.insert
+        _INSERTS[name] = (
+            insert(records_table)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "kind", "basware_id"])
+            .returning(records_table.c.id),
+            insert(inbox).on_conflict_do_nothing(index_elements=["tenant_id", "task_id"]).returning(inbox.c.id),
+        )
+    return _INSERTS[name]
 
 
 def mark_enqueued(db: Database, inbox_id: int) -> None:
