@@ -3,8 +3,11 @@ PostgreSQL (the inbox uses each dialect's INSERT ... ON CONFLICT)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from connector.errors import StorageUnavailable
 from connector.store import inbox, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
@@ -66,3 +69,23 @@ def test_with_the_broker_down_the_event_waits_for_the_sweeper(
     [(record, _)] = records.list_records(sqlite_services.db, tenant_id=embedded_tenant.id)
     assert response.status_code == 202
     assert [record_id for _, record_id in inbox.unpublished(sqlite_services.db, older_than=-1)] == [record.id]
+
+
+def test_with_the_broker_down_and_the_mark_not_taken_back_the_stalled_sweep_still_finds_the_record(
+    sqlite_services: Services, embedded_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enqueued = Enqueued()
+    enqueued.fail = True
+
+    def database_gone(*_args: object) -> None:
+        raise StorageUnavailable("database unavailable: OperationalError")
+
+    monkeypatch.setattr(inbox, "mark_unpublished", database_gone)
+    client = create_app(sqlite_services, enqueue=enqueued).test_client()
+    body = notification("doc-embedded-lost")
+
+    response = client.post("/webhooks/basware/embedded", data=body, headers=signed_headers(body))
+
+    [(record, _)] = records.list_records(sqlite_services.db, tenant_id=embedded_tenant.id)
+    assert response.status_code == 202  # the event was committed before the publish: Basware need not resend
+    assert records.stalled(sqlite_services.db, older_than=120, now=time.time() + 121) == [record.id]
