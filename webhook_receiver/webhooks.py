@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from marshmallow import ValidationError
 
 from connector import jsonutil
@@ -13,7 +13,7 @@ from connector.basware.schemas import load_notification
 from connector.basware.signature import verify
 from connector.errors import ConfigurationError, SignatureError, StorageUnavailable
 from connector.store import inbox
-from connector.store.tenants import find_tenant
+from connector.store.tenants import Tenant, WebhookKeys
 from connector.sync.services import Services
 from webhook_receiver.context import connector_services, enqueue
 from webhook_receiver.signature_log import log_rejection, note_connection_test
@@ -39,26 +39,14 @@ def receive(tenant_name: str) -> Any:
     if body is None:
         return _answer(413, error=f"request body larger than {svc.settings.max_body_bytes} bytes")
     try:
-        tenant = find_tenant(svc.db, tenant_name)
+        tenant = _verified_tenant(svc, tenant_name, body)
     except StorageUnavailable:
         return _answer(503, error="temporarily unable to record events; retry later")
-    if tenant is None:
-        # Answered like a bad signature, so the URL space tells an outsider nothing about who is a customer.
-        log.warning("step=receive rejected: no tenant by the name in the URL")
-        g.refusal = "unknown_tenant"  # for the metrics only; the answer is a bad signature's
-        return _answer(401, error=UNVERIFIED)
-    try:
-        _verify(tenant.webhook_secrets(svc.box), body, request.headers.get(svc.settings.signature_header))
-    except SignatureError as exc:
-        secrets = tenant.webhook_secrets(svc.box)
-        if secrets:  # the log explains (header names, encodings tried); the answer does not
-            log_rejection(svc, tenant_name, secrets[0], body, request.headers.items())
-        else:
-            log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
-        return _answer(401, error=UNVERIFIED)
     except ConfigurationError:
         log.error("tenant=%s step=receive cannot decrypt the webhook secret", tenant_name)
         return _answer(503, error="receiver misconfigured; retry later")
+    if tenant is None:
+        return _answer(401, error=UNVERIFIED)
     try:
         notification = load_notification(jsonutil.loads(body.decode("utf-8")))
     except UnicodeDecodeError:
@@ -80,6 +68,7 @@ def receive(tenant_name: str) -> Any:
             task_type=notification.task_type,
             document_id=notification.document_id,
             body=body.decode("utf-8"),
+            publishing=True,
         )
     except StorageUnavailable:
         return _answer(503, error="temporarily unable to record events; retry later")
@@ -106,6 +95,42 @@ def read_body(limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
+def _verified_tenant(svc: Services, tenant_name: str, body: bytes) -> Tenant | None:
+    """The tenant whose secret signed `body`, or None (logged) for a bad signature or an unknown tenant."""
+    keys = _webhook_keys(svc)
+    signature = request.headers.get(svc.settings.signature_header)
+    found = keys.cached(tenant_name)
+    if found is not None:
+        try:
+            _verify(found[1], body, signature)
+            return found[0]
+        except SignatureError:
+            found = keys.fresh(tenant_name)  # a refusal is decided on what is stored now, not on the cache
+    if found is None:
+        # Answered like a bad signature, so the URL space tells an outsider nothing about who is a customer.
+        log.warning("step=receive rejected: no tenant by the name in the URL")
+        g.refusal = "unknown_tenant"  # for the metrics only; the answer is a bad signature's
+        return None
+    tenant, secrets = found
+    try:
+        _verify(secrets, body, signature)
+        return tenant
+    except SignatureError as exc:
+        if secrets:  # the log explains (header names, encodings tried); the answer does not
+            log_rejection(svc, tenant_name, secrets[0], body, request.headers.items())
+        else:
+            log.warning("tenant=%s step=receive rejected: %s", tenant_name, exc)
+        return None
+
+
+def _webhook_keys(svc: Services) -> WebhookKeys:
+    """This process's cache of tenants and their webhook secrets (one per app)."""
+    keys: WebhookKeys | None = current_app.extensions.get("connector.webhook_keys")
+    if keys is None:
+        keys = current_app.extensions.setdefault("connector.webhook_keys", WebhookKeys(svc.db, svc.box))
+    return keys
+
+
 def _verify(secrets: list[str], body: bytes, header_value: str | None) -> None:
     """Accept a signature made with any of the tenant's valid secrets (two during a rotation)."""
     if not secrets:
@@ -121,13 +146,17 @@ def _verify(secrets: list[str], body: bytes, header_value: str | None) -> None:
 
 
 def _publish(svc: Services, inbox_id: int, record_id: int) -> None:
-    # The event is committed already: if the broker is down, the republish sweeper sends it later.
+    # The event is committed already, marked as enqueued: if the broker is down, the mark is taken back so the
+    # republish sweeper sends it later; if even that fails, the stalled-record sweep resumes the record.
     try:
         enqueue(record_id)
-        inbox.mark_enqueued(svc.db, inbox_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure leaves the event for the sweeper
         log.error(
             "record=%s step=enqueue broker unavailable, left for the sweeper: %s",
             record_id,
             type(exc).__name__,
         )
+        try:
+            inbox.mark_unpublished(svc.db, inbox_id)
+        except StorageUnavailable:
+            log.error("record=%s step=enqueue database unavailable too, left for the stalled-record sweep", record_id)

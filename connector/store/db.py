@@ -152,7 +152,10 @@ def _make_engine(url: sa.URL) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=PG_CONNECT_ARGS)
+    # A connection past pool_size is closed when it comes back, so a receiver worker with more requests in flight
+    # than that opened and closed a PostgreSQL connection (a server process) per notification. The pool keeps
+    # only what was needed at once, so a larger size costs nothing where concurrency is low (Celery children).
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=16, max_overflow=4, connect_args=PG_CONNECT_ARGS)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

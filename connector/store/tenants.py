@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ OPTIONAL_SECRETS = ("webhook_secret_previous", "notify_webhook_url", "exact_webh
 # signed with "" would be acted on. Shorter secrets are refused when set and never used to verify.
 MIN_WEBHOOK_SECRET_BYTES = 32
 WEBHOOK_SECRET_OVERLAP = 7 * 86400.0  # the old secret stays valid this long after a rotation
+WEBHOOK_KEY_CACHE_SECONDS = 5.0  # how long a receiver process reuses a tenant's row and current webhook secret
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,48 @@ def find_tenant(db: Database, name: str) -> Tenant | None:
         return get_tenant(db, name)
     except ConfigurationError:
         return None
+
+
+class WebhookKeys:
+    """Per process: each tenant's row and decrypted current webhook secret, reused for `ttl` seconds.
+
+    Looking a tenant up and decrypting its secret (Fernet) cost a database round trip and more per notification.
+    A signature the cached secret does not verify is checked again against the database (`fresh`), so a new
+    secret works at once and every refusal is decided on what is stored; only a secret replaced without overlap
+    may still verify for up to `ttl` seconds. Secrets stay in this process's memory and are never logged.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        box: SecretBox,
+        ttl: float = WEBHOOK_KEY_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db, self._box, self._ttl, self._clock = db, box, ttl, clock
+        self._entries: dict[str, tuple[float, Tenant, str]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, name: str) -> tuple[Tenant, list[str]] | None:
+        """The tenant and its current secret (if strong enough), from memory when read within `ttl` seconds."""
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is None or entry[0] <= self._clock():
+            tenant = find_tenant(self._db, name)
+            if tenant is None:  # unknown names are not kept: the cache holds real tenants only
+                return None
+            entry = (self._clock() + self._ttl, tenant, tenant.secret("webhook_secret", self._box))
+            with self._lock:
+                self._entries[name] = entry
+        _, tenant, current = entry
+        return tenant, [current] if is_strong_webhook_secret(current) else []
+
+    def fresh(self, name: str) -> tuple[Tenant, list[str]] | None:
+        """The tenant re-read from the database with every secret valid now (two during a rotation)."""
+        with self._lock:
+            self._entries.pop(name, None)
+        tenant = find_tenant(self._db, name)
+        return None if tenant is None else (tenant, tenant.webhook_secrets(self._box))
 
 
 def list_tenants(db: Database) -> list[Tenant]:
