@@ -1,16 +1,23 @@
-"""A named lease (master data refresh, token refresh, supplier creation) held by a worker killed with SIGKILL does
-not stall everyone until it expires: a provably dead holder's lease is taken over at once."""
+"""A lease held by a worker killed with SIGKILL does not stall work until it expires: a named lease (master data,
+token refresh, supplier creation) is taken over at once, and a record whose dead writer holds its lease is
+resumed by the stalled-record sweep."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
 
-from connector.store import locks
+from connector.sandbox.basware import make_invoice
+from connector.store import locks, records
+from connector.store.db import records as records_table
 from connector.sync.services import Services
+from connector.sync.stalled import resume_stalled
+from tests.integration.test_mapping_helpers import row, unique
+from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
 
@@ -33,3 +40,20 @@ def test_a_lease_whose_holder_lives_is_still_refused(pg_services: Services) -> N
     assert locks.try_acquire(pg_services.db, name, locks.new_owner(), ttl=300)
 
     assert not locks.try_acquire(pg_services.db, name, locks.new_owner(), ttl=300)
+
+
+def test_a_record_whose_writer_was_killed_holding_its_lease_is_resumed_by_the_sweep(
+    pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    basware_id = sandboxes.basware.add_invoice(make_invoice(unique("DH-"), "1001", "Acme Supplies BV", [row()]))
+    with pg_services.db.begin() as conn:
+        killed = records.upsert_pending(conn, tenant.id, "invoice", basware_id)
+    # Its worker took the 600 s write lease, let the POST go and was killed with its whole group: the task is
+    # gone with it, so only the sweep can start the record again.
+    records.try_lock(pg_services.db, killed, _owner_of_a_finished_process(), 600)
+    records.update(pg_services.db, killed, write_attempts=1, write_sent_at=time.time() - 400)
+    with pg_services.db.begin() as conn:
+        conn.execute(records_table.update().where(records_table.c.id == killed).values(updated_at=time.time() - 400))
+
+    assert killed in resume_stalled(pg_services, lambda record_id: None, older_than=300)
