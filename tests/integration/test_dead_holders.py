@@ -11,9 +11,11 @@ import uuid
 
 import pytest
 
+from connector.errors import StorageUnavailable
 from connector.sandbox.basware import make_invoice
 from connector.store import locks, records
 from connector.store.db import records as records_table
+from connector.sync import writing
 from connector.sync.services import Services
 from connector.sync.stalled import resume_stalled
 from tests.integration.test_mapping_helpers import row, unique
@@ -57,3 +59,26 @@ def test_a_record_whose_writer_was_killed_holding_its_lease_is_resumed_by_the_sw
         conn.execute(records_table.update().where(records_table.c.id == killed).values(updated_at=time.time() - 400))
 
     assert killed in resume_stalled(pg_services, lambda record_id: None, older_than=300)
+
+
+def test_a_lease_whose_release_met_the_database_restarting_is_still_given_back(
+    pg_services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    basware_id = sandboxes.basware.add_invoice(make_invoice(unique("DH-"), "1001", "Acme Supplies BV", [row()]))
+    with pg_services.db.begin() as conn:
+        record_id = records.upsert_pending(conn, tenant.id, "invoice", basware_id)
+    real_unlock, failures = records.unlock, [StorageUnavailable("database connection lost")]
+
+    def unlock_while_restarting(*args: object) -> None:
+        if failures:
+            raise failures.pop()
+        real_unlock(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(records, "unlock", unlock_while_restarting)
+    monkeypatch.setattr(writing, "RELEASE_RETRY", 0.01)
+    with writing.record_lease(pg_services, record_id):
+        pass
+
+    # The holder lives on, so nobody could take the lease over: left behind, it would hold the record 600 s.
+    assert records.try_lock(pg_services.db, record_id, locks.new_owner(), 60)
