@@ -68,14 +68,19 @@ def _start_time(pid: int) -> str | None:
 
 
 def try_acquire(db: Database, name: str, owner: str, ttl: float, now: float | None = None) -> bool:
-    """Take the lease if it is free or expired; True when this owner holds it now."""
+    """Take the lease if it is free, expired or held by a provably dead process; True when this owner holds it.
+
+    A worker killed with SIGKILL never releases its leases: without the dead-holder check a master-data
+    refresh lease (300 s) would hold every validation of the tenant back for minutes.
+    """
     now = time.time() if now is None else now
     with db.begin() as conn:
+        free = sa.or_(locks.c.expires_at < now, locks.c.owner == owner)
+        holder = conn.execute(sa.select(locks.c.owner).where(locks.c.name == name)).scalar()
+        if is_dead_owner(holder):
+            free = sa.or_(free, locks.c.owner == holder)
         taken = conn.execute(
-            locks.update()
-            .where(locks.c.name == name)
-            .where(sa.or_(locks.c.expires_at < now, locks.c.owner == owner))
-            .values(owner=owner, expires_at=now + ttl)
+            locks.update().where(locks.c.name == name).where(free).values(owner=owner, expires_at=now + ttl)
         ).rowcount
         if taken:
             return True

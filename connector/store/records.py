@@ -253,20 +253,30 @@ def unlock(db: Database, record_id: int, owner: str) -> None:
         )
 
 
+# Written in Exact, but the report step never ran: its publish failed or its task was lost after the write.
+_unreported_write = sa.and_(records.c.status == Status.WRITTEN, records.c.reported.is_(None))
+
+
 def stalled(db: Database, *, older_than: float, now: float | None = None) -> list[int]:
-    """Pending records nobody has touched for `older_than` seconds, with no retry still due and nobody holding
-    them: their chain was lost (with the broker's queue, a killed worker, a failed publish)."""
+    """Pending records, and written ones Basware was not told about yet, that nobody has touched for `older_than`
+    seconds, with no retry still due and nobody living holding them: their chain was lost (with the broker's
+    queue, a killed worker, a failed publish of the next step).
+
+    A worker killed mid-write keeps its 600 s lease and its task vanishes with it; a holder provably dead
+    (`is_dead_owner`) does not keep the record from being resumed, and the next run takes its lease over.
+    """
     now = time.time() if now is None else now
     last_sign_of_life = sa.func.coalesce(records.c.due_at, records.c.updated_at)
     query = (
-        sa.select(records.c.id)
-        .where(records.c.status == Status.PENDING, records.c.updated_at < now - older_than)
+        sa.select(records.c.id, records.c.locked_by, records.c.locked_until)
+        .where(sa.or_(records.c.status == Status.PENDING, _unreported_write), records.c.updated_at < now - older_than)
         .where(last_sign_of_life < now - older_than)
-        .where(sa.or_(records.c.locked_until.is_(None), records.c.locked_until < now))
         .order_by(records.c.id)
     )
     with db.begin() as conn:
-        return [int(row.id) for row in conn.execute(query)]
+        rows = conn.execute(query).all()
+    free = [row for row in rows if row.locked_until is None or row.locked_until < now or is_dead_owner(row.locked_by)]
+    return [int(row.id) for row in free]
 
 
 def count_by_status(db: Database, tenant_id: int | None = None) -> dict[str, int]:

@@ -132,9 +132,11 @@ class InvoiceKind(DocumentKind[Invoice]):
             message = f"Posted in Exact Online as purchase entry {record.exact_number}"
         else:
             message = f"Not posted in Exact Online: {record.reason or 'blocked'}"
+        resend = (record.report_code or "").startswith(f"{outcome}:")
         code = _report_code(svc, record, outcome)
+        basware = svc.basware(svc.tenant(record.tenant_id))
         try:
-            svc.basware(svc.tenant(record.tenant_id)).post_transfer_response(
+            basware.post_transfer_response(
                 record.basware_id,
                 success=success,
                 message=message,
@@ -142,6 +144,10 @@ class InvoiceKind(DocumentKind[Invoice]):
                 external_code=code,
             )
         except FatalAPIError as exc:
+            if resend and _arrived_before(basware, record, success, exc):
+                # The earlier attempt's response got there and its worker died before noting it: it counts.
+                _note_reported(svc, record, outcome, f"{message} (sent before an interruption; Basware had it)")
+                return
             # Basware refusing a response (say, the invoice was transferred by hand) changes nothing in Exact:
             # the record keeps its status, and the audit says what Basware answered.
             records.update(svc.db, record.id, reported=Reported.REFUSED)
@@ -149,8 +155,7 @@ class InvoiceKind(DocumentKind[Invoice]):
                 svc.db, record, "report", "report_refused", f"Basware refused the {outcome} response: {exc}"
             )
             return
-        records.update(svc.db, record.id, reported=outcome, step=Step.REPORTED if success else record.step)
-        audit.of_record(svc.db, record, "report", f"reported_{outcome}", f"Basware told: {message}"[:500])
+        _note_reported(svc, record, outcome, message)
 
     def changes(self, old: Invoice, new: Invoice) -> list[str]:
         """Header fields and coding rows, by row index."""
@@ -199,6 +204,20 @@ def _header_changes(kind: InvoiceKind, plan: Plan, old: Invoice | None, new: Inv
 def _header(payload: dict[str, Any]) -> dict[str, Any]:
     # An entry keeps its journal and supplier (a supplier change blocks above); lines go one by one.
     return {key: value for key, value in payload.items() if key not in ("Journal", "Supplier", "PurchaseEntryLines")}
+
+
+def _note_reported(svc: Services, record: Record, outcome: str, message: str) -> None:
+    step = Step.REPORTED if outcome == Reported.SUCCESS else record.step
+    records.update(svc.db, record.id, reported=outcome, step=step)
+    audit.of_record(svc.db, record, "report", f"reported_{outcome}", f"Basware told: {message}"[:500])
+
+
+def _arrived_before(basware: BaswareClient, record: Record, success: bool, refusal: FatalAPIError) -> bool:
+    """Whether a refused resend shows that the same response arrived the first time: Basware has its code
+    already (409), or a success finds the invoice transferred (no second response is accepted then)."""
+    if refusal.status == 409:
+        return True
+    return success and basware.get_accounting_document(record.basware_id).get("processingStatus") == "Transferred"
 
 
 def _report_code(svc: Services, record: Record, outcome: str) -> str:

@@ -1,4 +1,4 @@
-"""Records left pending because their chain was lost are put back on the broker.
+"""Records left pending (or written but never reported) because their chain was lost are put back on the broker.
 
 A chain can vanish: Celery's file-system broker deletes a message when a worker takes it, and with Redis a
 killed worker's task only comes back after the visibility timeout. Polling leaves documents that already have
@@ -34,7 +34,7 @@ def resume_stalled(
             records.get(svc.db, record_id),
             "sweep",
             "resumed",
-            f"pending for over {older_than:.0f} s with no progress and no retry due: started again",
+            f"no progress for over {older_than:.0f} s and no retry due: started again",
         )
         enqueue(record_id)
     return found

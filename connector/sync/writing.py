@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from connector.errors import Postponed, RetriableAPIError
+from connector.errors import Postponed, RetriableAPIError, StorageUnavailable
 from connector.store import records
 from connector.store.locks import new_owner
 from connector.store.records import Record, Status, Step
@@ -26,6 +26,7 @@ STEPS = tuple(Step)  # in the order the chain runs them
 # (Exact's own processing time is not published).
 IN_FLIGHT_GRACE = 60.0
 WRITE_LEASE = 600.0  # far longer than one POST with its timeout, so a live writer never loses it
+RELEASE_PATIENCE, RELEASE_RETRY = 60.0, 1.0  # a database restart takes seconds
 
 
 class RecordBusy(RetriableAPIError):
@@ -64,7 +65,21 @@ def record_lease(svc: Services, record_id: int, doing: str = "writing") -> Itera
     try:
         yield
     finally:
-        records.unlock(svc.db, record_id, owner)
+        _give_back(svc, record_id, owner)
+
+
+def _give_back(svc: Services, record_id: int, owner: str) -> None:
+    """Release the lease, trying for a while when the database is restarting: its holder lives on, so nobody may
+    take it over, and a lease left behind would hold the record for the whole WRITE_LEASE."""
+    deadline = time.monotonic() + RELEASE_PATIENCE
+    while True:
+        try:
+            records.unlock(svc.db, record_id, owner)
+            return
+        except StorageUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(RELEASE_RETRY)
 
 
 def _wait_out_earlier_attempt(record: Record) -> None:

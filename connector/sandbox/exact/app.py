@@ -206,6 +206,12 @@ class ExactSandbox:
         with self._state.lock:
             self.faults.targeted.append([method.upper(), path_fragment, count])
 
+    def fail_after_storing(self, method: str, path_fragment: str, count: int = 1) -> None:
+        """Make the next `count` successful calls with this method and path fragment do their work (a POST
+        stores its document) and then answer 502, as a gateway that lost Exact's answer does."""
+        with self._state.lock:
+            self.faults.after_work.append([method.upper(), path_fragment, count])
+
     def purchase_entries(self, division: int) -> list[dict[str, Any]]:
         """Every stored entry with its lines, amounts as Decimal (lines also `GrossAmountFC`), dates as datetimes."""
         with self._state.lock:
@@ -344,8 +350,11 @@ class ExactSandbox:
         try:
             with self._state.lock:
                 response = self._dispatch(state, resource)
+                lost = response.status_code < 300 and self.faults.take_after_work(request.method, request.path)
         except ApiFailure as failure:
             return failure.response(headers)
+        if lost:
+            return ApiFailure(502, "Bad Gateway").response()
         response.headers.update(headers)
         changed = changed_row(resource, response)
         if changed is not None:

@@ -20,7 +20,8 @@ MINUTE, DAY = 60, 86400
 
 @dataclass
 class Faults:
-    """Injected failures: the next N API calls answer 503 / 429 / a dropped connection; delay per call."""
+    """Injected failures: the next N API calls answer 503 / 429 / a dropped connection, or 502 after doing the
+    work; a delay per call."""
 
     delay: float = 0.0
     error_5xx_count: int = 0
@@ -28,6 +29,9 @@ class Faults:
     drop_count: int = 0
     # (method, path fragment, how many more): the next matching calls answer 503, others pass
     targeted: list[list[Any]] = field(default_factory=list)
+    # (method, path fragment, how many more): the next matching calls are carried out, then answered 502 (a
+    # gateway losing the answer): the caller cannot know the document was stored
+    after_work: list[list[Any]] = field(default_factory=list)
 
     def take_for(self, method: str, path: str) -> str | None:
         """Consume a fault aimed at this call (a 503), else one of the untargeted ones."""
@@ -36,6 +40,14 @@ class Faults:
                 target[2] -= 1
                 return "error_5xx_count"
         return self.take()
+
+    def take_after_work(self, method: str, path: str) -> bool:
+        """Consume a fault that loses the answer of this (successful) call; True when one was due."""
+        for target in self.after_work:
+            if target[2] > 0 and target[0] == method.upper() and target[1].lower() in path.lower():
+                target[2] -= 1
+                return True
+        return False
 
     def take(self) -> str | None:
         """Consume one pending fault, drop first, then 5xx, then 429."""
