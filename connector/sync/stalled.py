@@ -28,7 +28,9 @@ def resume_stalled(
     older_than = svc.settings.stall_after if older_than is None else older_than
     found = records.stalled(svc.db, older_than=older_than, now=now)
     for record_id in found:
-        records.update(svc.db, record_id)  # touched: the next sweep waits a full period again
+        # Touched, so the next sweep waits a full period again. A lost chain means the whole worker died (or the
+        # queue was lost), not that this step killed it: its death count starts again.
+        records.update(svc.db, record_id, running_step=None, running_starts=0)
         audit.of_record(
             svc.db,
             records.get(svc.db, record_id),

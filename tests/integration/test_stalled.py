@@ -83,3 +83,18 @@ def test_a_lost_chain_is_resumed_within_minutes_but_a_retry_still_due_is_left_al
 
     assert lost in resumed and waiting not in resumed
     assert STALL_AFTER <= 180 and pg_services.settings.stall_after == STALL_AFTER  # "within 3 minutes"
+
+
+def test_a_chain_lost_with_its_whole_worker_does_not_count_against_the_step(
+    pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes, authorize=False)
+    lost = _pending_record(pg_services, sandboxes, tenant.id, age=STALL_AFTER + 30)
+    for _ in range(2):  # two whole-worker restarts while the record was in its fetch step
+        records.start_run(pg_services.db, lost, "fetch")
+    with pg_services.db.begin() as conn:
+        conn.execute(records_table.update().where(records_table.c.id == lost).values(updated_at=time.time() - 1000))
+
+    assert lost in resume_stalled(pg_services, lambda _record_id: None)
+
+    assert not records.get(pg_services.db, lost).running_starts
