@@ -18,7 +18,7 @@ from connector.store.db import records as records_table
 from connector.sync import writing
 from connector.sync.services import Services
 from connector.sync.stalled import resume_stalled
-from tests.integration.test_mapping_helpers import row, unique
+from tests.integration.mapping_helpers import row, unique
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from connector.sandbox.basware import make_invoice
 from connector.store import records
 from connector.sync import steps
 from connector.sync.services import Services
-from tests.integration.test_mapping_helpers import row, unique
+from tests.integration.mapping_helpers import row, unique
 from tests.support import Sandboxes, add_tenant
 
 pytestmark = pytest.mark.integration
