@@ -181,11 +181,13 @@ def correct(window: Window | None, info: RateLimitInfo, now: float) -> Window:
         (current.minute_reset, current.minute_used, current.minute_limit),
         (info.minutely_reset, info.minutely_remaining, info.minutely_limit),
         now + MINUTE + SKEW,
+        now,
     )
     day = _corrected(
         (current.day_reset, current.day_used, current.day_limit),
         (info.reset, info.remaining, info.limit),
         now + DAY + SKEW,
+        now,
     )
     return replace(
         current,
@@ -243,18 +245,23 @@ def through_at(calls: int, budget: BudgetView, now: float) -> float | None:
 
 
 def _corrected(
-    ours: tuple[float, int, int | None], theirs: tuple[float | None, int | None, int | None], latest: float
+    ours: tuple[float, int, int | None],
+    theirs: tuple[float | None, int | None, int | None],
+    latest: float,
+    now: float,
 ) -> tuple[float, int, int | None]:
     reset, used, limit = ours
     their_reset, remaining, their_limit = theirs
-    if their_reset is None or remaining is None or their_reset > latest:  # absent, or a reset no window reaches
-        return ours
+    if their_reset is None or remaining is None or their_reset > latest or their_reset <= now:
+        return ours  # absent, a reset no window reaches, or an answer from a window that is over
     their_used = (their_limit or limit or 0) - remaining
     if abs(their_reset - reset) < SAME_WINDOW:
         return reset, max(used, their_used), their_limit or limit
     if their_reset > reset:  # Exact is already in a later window than our clock says: follow Exact
         return their_reset, max(their_used, 0), their_limit or limit
-    return ours  # an answer from a window that is over
+    # Exact's window ends sooner than ours (its day need not end at UTC midnight): follow Exact, never counting
+    # fewer calls than we handed out.
+    return their_reset, max(used, their_used), their_limit or limit
 
 
 def _next_boundary(now: float, length: float) -> float:

@@ -49,8 +49,9 @@ def test_a_record_waiting_for_the_daily_limit_is_parked_then_resumed_and_written
 
     record_id = deliver(pg_services, sandboxes, receiver, tenant.name, make_invoice(number, "1001", "Acme", [row()]))
 
-    wait_for(lambda: records.get(pg_services.db, record_id).status == "waiting_for_budget", what="the record parked")
+    wait_for(lambda: records.get(pg_services.db, record_id).status != "pending", what="the record parked")
     parked = records.get(pg_services.db, record_id)
+    assert parked.status == "waiting_for_budget", (parked.status, parked.step, parked.reason)
     assert parked.due_at is not None and abs(parked.due_at - reset_at) < 5
     assert "waiting for Exact's limit; resumes at" in (parked.reason or "")
     assert entries(sandboxes.exact, number) == []
