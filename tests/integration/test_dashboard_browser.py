@@ -50,9 +50,9 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()) and not os.environ.get("CI"
 
 os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never fetch a browser or a driver
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
@@ -116,7 +116,21 @@ def _sign_in(driver: Any, name: str, password: str) -> None:
 
 def _wait_for_next_page(driver: Any, element: Any) -> None:
     """A click that submits a form returns before the next page is there: wait until the old one is gone."""
-    WebDriverWait(driver, 30, poll_frequency=0.2).until(expected_conditions.staleness_of(element))
+    WebDriverWait(driver, 30, poll_frequency=0.2).until(_gone(element))
+
+
+def _gone(element: Any) -> Any:
+    """True once the element no longer belongs to the page. Chromedriver says so either as a stale element or,
+    mid-navigation, as "Node with given id does not belong to the document": both mean the old page is gone."""
+
+    def check(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    return check
 
 
 def _click(driver: Any, element: Any) -> None:
