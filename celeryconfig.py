@@ -24,8 +24,8 @@ if broker_url.startswith("filesystem"):
 else:
     broker_transport_options = {"visibility_timeout": 3600}
 broker_connection_retry_on_startup = True
-# A publish to a broker that is down must fail fast: the receiver has recorded the event and the sweeper
-# publishes it later, so waiting here would only keep Basware waiting.
+# A publish to a broker that is down must fail fast: the event stays in the inbox (or the record in the
+# database) and the dispatcher or a sweep publishes it later; waiting here would only hold up the others.
 broker_connection_timeout = 3
 task_publish_retry_policy = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
@@ -56,7 +56,6 @@ task_send_sent_event = True
 beat_schedule_filename = str(_settings.data_dir / "celerybeat-schedule")
 # Each task takes a database lease, so a second beat by mistake does no harm; still, run only one.
 beat_schedule = {
-    "republish-inbox": {"task": "connector.republish_inbox", "schedule": timedelta(seconds=60)},
     "resume-stalled-records": {"task": "connector.resume_stalled_records", "schedule": timedelta(seconds=30)},
     "resume-parked-records": {"task": "connector.resume_parked_records", "schedule": timedelta(seconds=60)},
     "refresh-exact-tokens": {"task": "connector.refresh_exact_tokens", "schedule": timedelta(hours=1)},

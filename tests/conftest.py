@@ -90,6 +90,38 @@ def pg_services(pg_url: str, secret_key: str, tmp_path_factory: pytest.TempPathF
     svc.close()
 
 
+@pytest.fixture(scope="session")
+def pg_template(secret_key: str) -> Iterator[str]:
+    """A migrated database (made with the session's key) to copy: CREATE DATABASE … TEMPLATE is quick."""
+    name = f"mlc_tpl_{uuid.uuid4().hex[:10]}"
+    _admin(f"CREATE DATABASE {name}")
+    folder = Path(tempfile.mkdtemp(prefix="mlc-tpl-"))
+    svc = build_services(make_settings(folder, PG_URL_TEMPLATE.format(name=name), secret_key))
+    svc.db.upgrade()
+    svc.close()
+    try:
+        yield name
+    finally:
+        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def private_pg_services(pg_template: str, secret_key: str, tmp_path: Path) -> Iterator[Services]:
+    """Services on a PostgreSQL database of this test's own, which the session's worker does not see.
+
+    For receiver tests whose broker is a stand-in: the session worker's dispatcher publishes every event in
+    the session database, so their events would otherwise be taken and processed under them.
+    """
+    name = f"mlc_own_{uuid.uuid4().hex[:10]}"
+    _admin(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
+    svc = build_services(make_settings(tmp_path, PG_URL_TEMPLATE.format(name=name), secret_key))
+    try:
+        yield svc
+    finally:
+        svc.close()
+        _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def sqlite_services(tmp_path: Path, secret_key: str) -> Iterator[Services]:
     """Services on the embedded default: SQLite in a temporary data folder."""

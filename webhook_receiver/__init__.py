@@ -26,8 +26,10 @@ def create_app(
     enqueue: Callable[[int], None] | None = None,
     enqueue_exact_event: Callable[[int], None] | None = None,
 ) -> Flask:
-    """The Flask app; without `svc` it builds its own Services from the environment, without `enqueue` it
-    publishes the Celery chain. Gunicorn calls this in each worker process, so no pool crosses a fork."""
+    """The Flask app; without `svc` it builds its own Services from the environment. `enqueue` starts a record's
+    chain from the dashboard (Replay; default: the Celery chain); notifications are never published from a
+    request (the workers' dispatcher does that). Gunicorn calls this in each worker process, so no pool crosses
+    a fork."""
     app = Flask(__name__)
     app.extensions["connector"] = svc or build_services()
     if enqueue is None:

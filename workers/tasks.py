@@ -20,10 +20,11 @@ from connector.errors import (
     StorageUnavailable,
 )
 from connector.logcontext import log_context
-from connector.store import inbox, records
+from connector.store import records
 from connector.store.locks import held_or_skip
 from connector.sync import outcomes, stalled, steps
 from connector.sync.services import Services
+from workers import dispatcher
 from workers.app import app
 from workers.context import services
 from workers.retry import MAX_RETRIES, backoff, rate_limit_delay
@@ -174,19 +175,7 @@ def start_chain(record_id: int) -> None:
     ).apply_async()
 
 
-@app.task(name="connector.republish_inbox")
-def republish_inbox() -> int:
-    """Publish events that were recorded while the broker was unreachable."""
-    svc = services()
-    published = 0
-    with held_or_skip(svc.db, "beat:republish_inbox", ttl=300) as mine:
-        if not mine:  # another beat is doing it (only one should run, but two must be harmless)
-            return 0
-        for inbox_id, record_id in inbox.unpublished(svc.db):
-            start_chain(record_id)
-            inbox.mark_enqueued(svc.db, inbox_id)
-            published += 1
-    return published
+app.steps["worker"].add(dispatcher.step(start_chain))  # every worker publishes what the receiver committed
 
 
 @app.task(name="connector.resume_parked_records")

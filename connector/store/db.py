@@ -83,13 +83,15 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction; database failures become `StorageUnavailable`."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except sa.exc.OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from exc
-        except sa.exc.InterfaceError as exc:
-            raise StorageUnavailable("database connection lost") from exc
+        with _storage_errors(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def begin_on(self, conn: Connection) -> Iterator[Connection]:
+        """A transaction on a connection the caller keeps open (the receiver's group committer), failing as
+        `begin` does; after a failure the caller should let the connection go."""
+        with _storage_errors(), conn.begin():
+            yield conn
 
     def upgrade(self) -> list[int]:
         """Apply the migrations not applied yet; returns the versions applied now."""
@@ -113,6 +115,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """The database being away (or the connection to it lost) becomes `StorageUnavailable`."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from exc
+    except sa.exc.InterfaceError as exc:
+        raise StorageUnavailable("database connection lost") from exc
 
 
 # Users write PostgreSQL URLs three ways. SQLAlchemy 2.1 reads a bare `postgresql://` as psycopg 3, which we do

@@ -102,6 +102,11 @@ inbox = sa.Table(
     sa.Column("record_id", sa.Integer),
     sa.UniqueConstraint("tenant_id", "task_id", name="uq_inbox_tenant_task"),
 )
+# The dispatcher's look-up (events not yet on the broker) reads only this small index, however big the inbox.
+_UNPUBLISHED = sa.and_(inbox.c.enqueued_at.is_(None), inbox.c.record_id.is_not(None))
+inbox_unpublished = sa.Index(
+    "ix_inbox_unpublished", inbox.c.id, postgresql_where=_UNPUBLISHED, sqlite_where=_UNPUBLISHED
+)
 
 records = sa.Table(
     "records",
@@ -381,6 +386,10 @@ def _payment_status_sync(conn: Connection) -> None:
     metadata.create_all(conn, tables=[payment_cursors, payment_terms, payment_reports])
 
 
+def _inbox_unpublished_index(conn: Connection) -> None:
+    inbox_unpublished.create(conn, checkfirst=True)
+
+
 # Append new (version, step) pairs; never edit an applied one.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _create_version_one),
@@ -395,4 +404,5 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (10, _exact_webhooks),
     (11, _payment_status_sync),
     (12, _create_pending_bank_accounts),
+    (13, _inbox_unpublished_index),
 ]

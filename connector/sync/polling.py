@@ -3,7 +3,7 @@
 Per tenant whose `poll_interval` has passed, list the accounting documents waiting for transfer and the
 purchase orders waiting for export (continuation-token pages; 404 means none), create a pending record for
 each one the records table does not hold yet and hand its id to `enqueue` after the commit. Records that
-exist are left alone: their chain, a replay or the inbox sweeper owns them. A webhook racing the poller for
+exist are left alone: their chain, a replay or the inbox dispatcher owns them. A webhook racing the poller for
 one document still gives one record (unique per document), and its chains share the per-record lease and
 idempotent steps, so one Exact document. With no webhooks at all, polling alone keeps a tenant flowing.
 """

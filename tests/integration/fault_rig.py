@@ -39,15 +39,13 @@ from tests.support import Sandboxes, add_tenant, notification, signed_headers
 
 DIVISION = 100001
 STALL_AFTER = 5  # seconds: the sweep's CONNECTOR_STALL_AFTER here (120 s in production)
-# The rig's beat: the task bodies, in a process configured like the worker, every two seconds. The inbox
-# sweeper's grace (30 s, for a receiver that is still publishing) is shortened to keep the test short.
+# The rig's beat: the task bodies, in a process configured like the worker, every two seconds. (The inbox is
+# published by the worker's own dispatcher, not by beat.)
 BEAT = """
 import time
-from connector.store import inbox
-from workers.tasks import republish_inbox, resume_stalled_records
-inbox.REPUBLISH_GRACE = 3.0
+from workers.tasks import resume_stalled_records
 while True:
-    for task in (resume_stalled_records, republish_inbox):
+    for task in (resume_stalled_records,):
         try:
             task.run()
         except Exception as exc:  # a service down: the next round tries again, as beat would

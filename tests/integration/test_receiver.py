@@ -26,7 +26,13 @@ from webhook_receiver import create_app
 pytestmark = pytest.mark.integration
 
 
-def test_a_signed_notification_is_recorded_then_enqueued(
+@pytest.fixture
+def pg_services(private_pg_services: Services) -> Services:
+    """This module's receivers have a stand-in broker: a database of the test's own (see private_pg_services)."""
+    return private_pg_services
+
+
+def test_a_signed_notification_is_committed_before_the_answer_and_the_dispatcher_publishes_it(
     receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
     response = post_to(receiver_url, tenant.name, body := notification("doc-1"), signed_headers(body))
@@ -34,8 +40,14 @@ def test_a_signed_notification_is_recorded_then_enqueued(
     assert response.status_code == 202
     [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
     assert (record.basware_id, record.status, record.kind) == ("doc-1", "pending", "invoice")
+    assert response.json()["record_id"] == record.id
+    assert enqueued == []  # the request waited for the database only, never for the broker
+    assert [record_id for _, record_id in inbox.unpublished(pg_services.db)] == [record.id]
+
+    assert inbox.dispatch(pg_services.db, enqueued) == 1
     assert enqueued == [record.id]
-    assert inbox.unpublished(pg_services.db, older_than=-1) == []
+    assert inbox.unpublished(pg_services.db) == []
+    assert inbox.dispatch(pg_services.db, enqueued) == 0  # published once
 
 
 def test_a_duplicate_task_id_is_answered_200_and_enqueues_nothing(
@@ -47,7 +59,8 @@ def test_a_duplicate_task_id_is_answered_200_and_enqueues_nothing(
 
     assert (first.status_code, second.status_code) == (202, 200)
     assert second.json()["status"] == "duplicate"
-    assert len(enqueued) == 1
+    assert second.json()["record_id"] == first.json()["record_id"]
+    assert inbox.dispatch(pg_services.db, enqueued) == 1
     assert stored(pg_services, tenant) == (1, 1)
 
 
@@ -73,7 +86,7 @@ def test_a_bad_signature_is_refused_with_401_and_nothing_is_stored(
 
     assert response.status_code == 401
     assert "signature" in response.json()["error"]
-    assert stored(pg_services, tenant) == (0, 0) and enqueued == []
+    assert stored(pg_services, tenant) == (0, 0) and inbox.unpublished(pg_services.db) == []
 
 
 def test_a_body_changed_after_signing_is_refused(receiver_url: str, pg_services: Services, tenant: Tenant) -> None:
@@ -115,7 +128,7 @@ def test_an_unknown_tenant_answers_like_a_bad_signature(
 
     assert unknown.status_code == forged.status_code == 401
     assert unknown.json() == forged.json()  # nothing tells an outsider which tenants exist
-    assert inbox.count(pg_services.db) == before and enqueued == []
+    assert inbox.count(pg_services.db) == before and inbox.unpublished(pg_services.db) == []
 
 
 def test_an_oversized_body_is_refused_with_413(receiver_url: str, pg_services: Services, tenant: Tenant) -> None:
@@ -162,18 +175,21 @@ def test_the_connection_test_is_answered_200_and_not_stored(
     assert stored(pg_services, tenant) == (0, 0)
 
 
-def test_when_the_broker_is_down_the_event_is_kept_for_the_sweeper(
+def test_when_the_broker_is_down_the_event_waits_in_the_inbox_and_goes_once_it_is_back(
     receiver_url: str, pg_services: Services, tenant: Tenant, enqueued: Enqueued
 ) -> None:
     enqueued.fail = True
-    body = notification("doc-7")
+    responses = [post_to(receiver_url, tenant.name, b := notification(f"doc-7{i}"), signed_headers(b)) for i in "ab"]
 
-    response = post_to(receiver_url, tenant.name, body, signed_headers(body))
+    assert [r.status_code for r in responses] == [202, 202]  # durably recorded: Basware need not send them again
+    with pytest.raises(inbox.BrokerUnavailable):
+        inbox.dispatch(pg_services.db, enqueued)
+    assert len(inbox.unpublished(pg_services.db)) == 2
 
-    assert response.status_code == 202  # durably recorded: Basware need not send it again
-    [(record, _)] = records.list_records(pg_services.db, tenant_id=tenant.id)
-    assert (inbox_row := [r for r in inbox.unpublished(pg_services.db, older_than=-1) if r[1] == record.id])
-    assert len(inbox_row) == 1
+    enqueued.fail = False
+    assert inbox.dispatch(pg_services.db, enqueued) == 2
+    assert sorted(enqueued) == sorted(r.json()["record_id"] for r in responses)
+    assert inbox.unpublished(pg_services.db) == []
 
 
 def test_when_the_database_is_down_the_receiver_answers_503_so_basware_retries(tmp_path: Path, secret_key: str) -> None:
@@ -211,7 +227,7 @@ def test_a_notification_signed_with_an_empty_key_is_refused_even_for_a_legacy_te
     response = post_to(receiver_url, tenant.name, body, {"X-BW-Signature": sign("", body)})
 
     assert response.status_code == 401
-    assert stored(pg_services, tenant) == (0, 0) and enqueued == []
+    assert stored(pg_services, tenant) == (0, 0) and inbox.unpublished(pg_services.db) == []
 
 
 def test_during_a_rotation_both_secrets_verify_and_afterwards_only_the_new(

@@ -13,6 +13,12 @@ from tests.support.receiving import Enqueued, stored
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture
+def pg_services(private_pg_services: Services) -> Services:
+    """This module's receivers have a stand-in broker: a database of the test's own (see private_pg_services)."""
+    return private_pg_services
+
+
 def _signed_post(receiver_url: str, tenant: Tenant, body: bytes) -> requests.Response:
     return post_signed(receiver_url, tenant.name, body)
 

@@ -3,11 +3,8 @@ PostgreSQL (the inbox uses each dialect's INSERT ... ON CONFLICT)."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
-from connector.errors import StorageUnavailable
 from connector.store import inbox, records, tenants
 from connector.store.tenants import Tenant
 from connector.sync.services import Services
@@ -52,13 +49,12 @@ def test_a_notification_is_recorded_once_and_its_repeat_is_a_duplicate(
     [(record, _)] = records.list_records(sqlite_services.db, tenant_id=embedded_tenant.id)
     assert (first.status_code, first.get_json()["record_id"]) == (202, record.id)
     assert (again.status_code, again.get_json()["status"]) == (200, "duplicate")
-    assert enqueued == [record.id] and inbox.count(sqlite_services.db, embedded_tenant.id) == 1
-    assert inbox.unpublished(sqlite_services.db, older_than=-1) == []
+    assert inbox.count(sqlite_services.db, embedded_tenant.id) == 1
+    assert inbox.dispatch(sqlite_services.db, enqueued) == 1 and enqueued == [record.id]
+    assert inbox.unpublished(sqlite_services.db) == []
 
 
-def test_with_the_broker_down_the_event_waits_for_the_sweeper(
-    sqlite_services: Services, embedded_tenant: Tenant
-) -> None:
+def test_with_the_broker_down_the_event_waits_in_the_inbox(sqlite_services: Services, embedded_tenant: Tenant) -> None:
     enqueued = Enqueued()
     enqueued.fail = True
     client = create_app(sqlite_services, enqueue=enqueued).test_client()
@@ -68,24 +64,8 @@ def test_with_the_broker_down_the_event_waits_for_the_sweeper(
 
     [(record, _)] = records.list_records(sqlite_services.db, tenant_id=embedded_tenant.id)
     assert response.status_code == 202
-    assert [record_id for _, record_id in inbox.unpublished(sqlite_services.db, older_than=-1)] == [record.id]
-
-
-def test_with_the_broker_down_and_the_mark_not_taken_back_the_stalled_sweep_still_finds_the_record(
-    sqlite_services: Services, embedded_tenant: Tenant, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    enqueued = Enqueued()
-    enqueued.fail = True
-
-    def database_gone(*_args: object) -> None:
-        raise StorageUnavailable("database unavailable: OperationalError")
-
-    monkeypatch.setattr(inbox, "mark_unpublished", database_gone)
-    client = create_app(sqlite_services, enqueue=enqueued).test_client()
-    body = notification("doc-embedded-lost")
-
-    response = client.post("/webhooks/basware/embedded", data=body, headers=signed_headers(body))
-
-    [(record, _)] = records.list_records(sqlite_services.db, tenant_id=embedded_tenant.id)
-    assert response.status_code == 202  # the event was committed before the publish: Basware need not resend
-    assert records.stalled(sqlite_services.db, older_than=120, now=time.time() + 121) == [record.id]
+    with pytest.raises(inbox.BrokerUnavailable):
+        inbox.dispatch(sqlite_services.db, enqueued)
+    assert [record_id for _, record_id in inbox.unpublished(sqlite_services.db)] == [record.id]
+    enqueued.fail = False
+    assert inbox.dispatch(sqlite_services.db, enqueued) == 1 and enqueued == [record.id]

@@ -19,6 +19,14 @@ from tests.support.receiving import Enqueued
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_services(private_pg_services: Services) -> Services:
+    """This module's receivers have a stand-in broker: a database of the test's own (see private_pg_services)."""
+    return private_pg_services
+
+
 EXAMPLES = 10_000
 
 json_values = st.recursive(
@@ -44,7 +52,7 @@ bodies = (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def fuzz_tenant(pg_services: Services, sandboxes: Any) -> Tenant:
     from tests.support import add_tenant
 

@@ -14,6 +14,14 @@ from tests.support.receiving import Enqueued
 from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_services(private_pg_services: Services) -> Services:
+    """This module's receivers have a stand-in broker: a database of the test's own (see private_pg_services)."""
+    return private_pg_services
+
+
 NEW_SECRET = "the-next-webhook-secret-" + "7" * 20
 
 

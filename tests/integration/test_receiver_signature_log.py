@@ -15,6 +15,13 @@ from webhook_receiver import create_app
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def pg_services(private_pg_services: Services) -> Services:
+    """This module's receivers have a stand-in broker: a database of the test's own (see private_pg_services)."""
+    return private_pg_services
+
+
 CONNECTION_TEST = b'{"taskId":"c-1","taskType":"ConnectionTest","taskStatus":"New"}'
 
 
