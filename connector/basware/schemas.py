@@ -12,6 +12,7 @@ record's.
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -254,9 +255,15 @@ class NotificationSchema(Schema):
             raise ValidationError(MISSING, "documentId")
 
 
+_schemas = threading.local()  # building a Schema (its fields deep-copied) cost more than loading with it
+
+
 def load_notification(data: dict[str, Any]) -> Notification:
     """A `Notification` from a push payload; raises `marshmallow.ValidationError` (answer it with 400)."""
-    loaded = NotificationSchema().load(data)
+    schema = getattr(_schemas, "notification", None)
+    if schema is None:
+        schema = _schemas.notification = NotificationSchema()
+    loaded = schema.load(data)
     extra = {key: value for key, value in loaded.items() if key not in NOTIFICATION_FIELDS}
     return Notification(
         task_id=loaded["taskId"],
