@@ -19,7 +19,10 @@ if broker_url.startswith("filesystem"):
         "processed_folder": str(_settings.broker_folder / "processed"),
         "control_folder": str(_settings.broker_folder / "control"),  # kombu's default is ./control
         "store_processed": False,
-        "polling_interval": 0.2,
+        # The worker takes a message per poll: at 0.2 s a chain of five tasks capped the embedded default at
+        # about 2 invoices a second, below Exact's own limit for a few divisions; at 0.05 s it does 7, and an
+        # idle worker still spends about 0.5% of a core listing the folder.
+        "polling_interval": 0.05,
     }
 else:
     broker_transport_options = {"visibility_timeout": 3600}
