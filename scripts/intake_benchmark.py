@@ -89,6 +89,7 @@ class Server:
     process: subprocess.Popen[bytes]
     database: str | None = None
     queue: str | None = None
+    env: dict[str, str] | None = None
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -153,7 +154,7 @@ def start_real(tree: Path, folder: Path) -> Server:
     subprocess.run([sys.executable, __file__, "--prepare"], cwd=tree, env=env, check=True)
     log = folder / f"{name}.log"
     port, process = gunicorn("real", "webhook_receiver:create_app()", tree, env, log)
-    return Server(f"receiver {tree}", port, process, database=name, queue=name)
+    return Server(f"receiver {tree}", port, process, database=name, queue=name, env=env)
 
 
 def _key() -> str:
@@ -187,6 +188,32 @@ def prepare() -> None:
         auto_create_vendors=False,
     )
     svc.close()
+
+
+def drain() -> None:
+    """In the tree's own code: publish what the receiver committed, as a worker's dispatcher does, and time it."""
+    from connector.store import inbox
+    from connector.wiring import build_services
+    from workers.tasks import start_chain
+
+    svc = build_services()
+    waiting = len(inbox.unpublished(svc.db))
+    started = time.perf_counter()
+    while inbox.dispatch(svc.db, start_chain):
+        pass
+    took = time.perf_counter() - started
+    print(
+        f"  {'dispatcher (a worker, off the request path)':<40} published {waiting} chains in {took:.1f} s: "
+        f"{waiting / took if took else 0:.0f} a second"
+    )
+    svc.close()
+
+
+def run_drain(tree: Path, server: Server) -> None:
+    """After the load: how fast a worker's dispatcher puts what was committed on the broker (new trees only)."""
+    if not (tree / "workers" / "dispatcher.py").exists():
+        return  # a tree from before the dispatcher published in the request
+    subprocess.run([sys.executable, __file__, "--drain"], cwd=tree, env=server.env, check=True)
 
 
 # -- load -------------------------------------------------------------------------------------------------
@@ -299,6 +326,7 @@ def load_average() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--drain", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tree", action="append", type=Path, help="a checkout whose receiver to measure")
     parser.add_argument("--rate", type=float, action="append", help="a fixed-rate phase, requests a second (500)")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each phase")
@@ -307,6 +335,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.prepare:
         prepare()
+        return 0
+    if args.drain:
+        drain()
         return 0
     trees = [tree.resolve() for tree in (args.tree or [HERE.parent])]
     rates = args.rate or [500.0]
@@ -323,6 +354,8 @@ def main() -> int:
                 phase = f"{rate:.0f}/s" if rate else f"max c={args.connections}"
                 print(describe(server.label, phase, result), flush=True)
                 results[key][phase] = result
+            if key != "bare":
+                run_drain(Path(key), server)
         finally:
             server.stop()
     print(f"load average after: {load_average()}")
