@@ -86,6 +86,11 @@ class Database:
         with _storage_errors(), self.engine.begin() as conn:
             yield conn
 
+    def connect(self) -> Connection:
+        """A connection the caller keeps open and closes, failing as `begin` does."""
+        with _storage_errors():
+            return self.engine.connect()
+
     @contextmanager
     def begin_on(self, conn: Connection) -> Iterator[Connection]:
         """A transaction on a connection the caller keeps open (the receiver's group committer), failing as

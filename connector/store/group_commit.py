@@ -89,9 +89,9 @@ class GroupCommit:
     def _store(self, notifications: list[inbox.Notification]) -> list[inbox.Accepted]:
         """One transaction on the committer's connection; a connection found dead is replaced once."""
         for attempt in (1, 2):
-            if self._conn is None:
-                self._conn = self.db.engine.connect()
             try:
+                if self._conn is None:
+                    self._conn = self.db.connect()
                 with self.db.begin_on(self._conn) as conn:
                     return inbox.store_notifications(conn, notifications)
             except StorageUnavailable:  # perhaps only this connection (a database restarted since): a new one

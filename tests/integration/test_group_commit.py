@@ -10,6 +10,7 @@ import pytest
 
 from connector.errors import StorageUnavailable
 from connector.store import inbox
+from connector.store.db import Database
 from connector.store.group_commit import GroupCommit
 from connector.sync.services import Services
 from tests.support import Sandboxes, add_tenant, notification, post_signed
@@ -66,3 +67,19 @@ def test_one_notification_that_cannot_be_stored_does_not_refuse_the_others_in_it
     accepted = [r for r in results if isinstance(r, inbox.Accepted)]
     assert len(accepted) == 6 and not any(a.duplicate for a in accepted)
     assert stored(pg_services, tenant) == (6, 6)
+
+
+def test_with_the_database_away_every_notification_of_the_group_is_refused_as_retry_later() -> None:
+    group = GroupCommit(Database("postgresql+psycopg2://postgres@127.0.0.1:1/none"))  # nothing listens there
+    notifications = [inbox.Notification(1, f"t-{i}", "AccountingDocuments", f"d-{i}", "{}") for i in range(4)]
+
+    with ThreadPoolExecutor(4) as pool:
+        refusals = list(pool.map(lambda item: _refusal(group, item), notifications))
+
+    assert all(str(refusal).startswith("database unavailable") for refusal in refusals)
+
+
+def _refusal(group: GroupCommit, item: inbox.Notification) -> StorageUnavailable:
+    with pytest.raises(StorageUnavailable) as refused:
+        group.record(item)
+    return refused.value
