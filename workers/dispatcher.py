@@ -44,6 +44,9 @@ def run(db: Database, publish: Callable[[int], None], stop: threading.Event, idl
         except StorageUnavailable as exc:
             pause = min(max(pause, idle) * 2, MAX_PAUSE)
             log.error("step=dispatch %s; next try in %.1f s", exc, pause)
+        except Exception:  # noqa: BLE001 - anything else (a database not migrated yet): the thread must live on
+            pause = MAX_PAUSE
+            log.exception("step=dispatch failed; next try in %.1f s", pause)
         stop.wait(pause)
 
 

@@ -125,3 +125,29 @@ def test_two_dispatchers_share_the_inbox_and_never_publish_an_event_twice(
 
     assert sorted(published) == expected
     assert inbox.unpublished(private_pg_services.db) == []
+
+
+def test_the_dispatcher_outlives_an_unexpected_error_and_publishes_afterwards(
+    private_pg_services: Services, sandboxes: Sandboxes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = add_tenant(private_pg_services, sandboxes, authorize=False)
+    expected = _recorded(private_pg_services, tenant.id, 2)
+    real_dispatch, calls = inbox.dispatch, [0]
+
+    def first_fails(*args: Any, **kwargs: Any) -> int:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("relation inbox does not exist")  # e.g. a worker started before the migration
+        return real_dispatch(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "dispatch", first_fails)
+    monkeypatch.setattr(dispatcher, "MAX_PAUSE", 0.1)
+    published: list[int] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=dispatcher.run, args=(private_pg_services.db, published.append, stop, 0.05))
+    thread.start()
+    try:
+        wait_for(lambda: sorted(published) == expected, what="the events after the error")
+    finally:
+        stop.set()
+        thread.join(10)
