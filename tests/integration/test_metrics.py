@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from connector import admin_users
 from connector.sandbox.basware import make_invoice
 from connector.sandbox.server import ServerThread
-from connector.store import admin_auth, db, inbox
+from connector.store import admin_auth, inbox
 from connector.sync.services import Services
 from tests.conftest import make_settings
 from tests.integration.conftest import WORKER_METRICS, wait_for
@@ -95,18 +95,7 @@ def test_the_families_move_when_invoices_are_processed(
     bad_invoice = make_invoice(unique("INV-"), "1001", "Acme", [row(account="4999")])
     bad = deliver(pg_services, sandboxes, receiver_url, tenant.name, bad_invoice)
     assert (settle(pg_services, good).status, settle(pg_services, bad).status) == ("written", "blocked")
-    waiting = inbox.record_notification(  # an event recorded while the broker was away: it waits for the sweeper
-        pg_services.db,
-        tenant_id=tenant.id,
-        task_id=str(uuid.uuid4()),
-        task_type="AccountingDocuments",
-        document_id=f"doc-{uuid.uuid4().hex[:8]}",
-        body="{}",
-    )
-    try:
-        after = scrape(f"{receiver_url}/metrics", SCRAPER)
-    finally:  # other tests count unpublished events and pending records across the database
-        _forget(pg_services, waiting)
+    after = scrape(f"{receiver_url}/metrics", SCRAPER)
     worker_after = scrape(WORKER_METRICS["url"])
 
     accepted = "ml_connector_notifications_total"
@@ -114,9 +103,7 @@ def test_the_families_move_when_invoices_are_processed(
     records_of = {"tenant": tenant.name, "kind": "invoice"}
     assert value(after, "ml_connector_records", status="written", **records_of) == 1
     assert value(after, "ml_connector_records", status="blocked", **records_of) == 1
-    assert value(after, "ml_connector_records", status="pending", **records_of) == 1
-    assert has(after, "ml_connector_oldest_pending_record_age_seconds", tenant=tenant.name)
-    assert value(after, "ml_connector_inbox_waiting_events", tenant=tenant.name) == 1
+    assert value(after, "ml_connector_records", status="pending", **records_of) == 0
     assert 0 < value(after, "ml_connector_exact_grant_days_left", tenant=tenant.name) <= 30
     assert value(after, "ml_connector_exact_grant_connected", tenant=tenant.name) == 1
     assert value(after, "ml_connector_exact_budget_remaining", tenant=tenant.name, window="minute") > 0
@@ -133,10 +120,26 @@ def test_the_families_move_when_invoices_are_processed(
     assert not [e for e in endpoints if any(ch.isdigit() for ch in e.replace("/v1/", "/"))]  # no ids in labels
 
 
-def _forget(svc: Services, waiting: inbox.Accepted) -> None:
-    with svc.db.begin() as conn:
-        conn.execute(db.inbox.delete().where(db.inbox.c.id == waiting.inbox_id))
-        conn.execute(db.records.delete().where(db.records.c.id == waiting.record_id))
+def test_an_event_no_worker_has_published_yet_shows_as_waiting_with_its_pending_record(
+    private_pg_services: Services, sandboxes: Sandboxes
+) -> None:
+    # A database of its own: the session worker's dispatcher would publish the event before the scrape.
+    svc = private_pg_services
+    tenant = add_tenant(svc, sandboxes, authorize=False)
+    admin_users.add_user(svc.db, *SCRAPER)
+    inbox.record_notification(
+        svc.db, tenant_id=tenant.id, task_id=str(uuid.uuid4()), task_type="AccountingDocuments",
+        document_id=f"doc-{uuid.uuid4().hex[:8]}", body="{}",
+    )  # fmt: skip
+    with ServerThread(create_app(svc, enqueue=lambda _record_id: None)) as server:
+        waiting = scrape(f"{server.url}/metrics", SCRAPER)
+        assert inbox.dispatch(svc.db, lambda _record_id: None) == 1  # a worker's dispatcher publishes it
+        published = scrape(f"{server.url}/metrics", SCRAPER)
+
+    assert value(waiting, "ml_connector_inbox_waiting_events", tenant=tenant.name) == 1
+    assert value(waiting, "ml_connector_records", tenant=tenant.name, kind="invoice", status="pending") == 1
+    assert has(waiting, "ml_connector_oldest_pending_record_age_seconds", tenant=tenant.name)
+    assert value(published, "ml_connector_inbox_waiting_events", tenant=tenant.name) == 0
 
 
 def test_gunicorn_workers_add_up_their_counts(
