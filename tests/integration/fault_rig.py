@@ -2,8 +2,8 @@
 
 Each rig has its own Redis (in memory: a restart loses its queue) and its own PostgreSQL cluster, so a test can
 stop and start them without touching the shared services other test sessions use; its own worker process group
-(killed with SIGKILL as a machine loses it), its own receiver (gunicorn), and a small beat that runs the
-stalled-record sweep and the inbox sweeper every few seconds, as beat does every 30 and 60 s.
+(killed with SIGKILL as a machine loses it, its inbox dispatcher with it), its own receiver (gunicorn), and a
+small beat that runs the stalled-record sweep every few seconds, as beat does every 30 s.
 """
 
 from __future__ import annotations
