@@ -257,10 +257,26 @@ def unlock(db: Database, record_id: int, owner: str) -> None:
 _unreported_write = sa.and_(records.c.status == Status.WRITTEN, records.c.reported.is_(None))
 
 
-def stalled(db: Database, *, older_than: float, now: float | None = None) -> list[int]:
+def _unreported_block(kinds: tuple[str, ...]) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        records.c.status == Status.BLOCKED,
+        records.c.reported.is_(None),
+        records.c.step.is_not(None),
+        records.c.kind.in_(kinds),
+    )
+
+
+def stalled(
+    db: Database, *, older_than: float, now: float | None = None, blocks_reported_for: tuple[str, ...] = ()
+) -> list[int]:
     """Pending records, and written ones Basware was not told about yet, that nobody has touched for `older_than`
     seconds, with no retry still due and nobody living holding them: their chain was lost (with the broker's
     queue, a killed worker, a failed publish of the next step).
+
+    Also the blocked records of the kinds in `blocks_reported_for` (those whose block Basware is told: an
+    invoice's failure response) that were taken on in Basware (fetched) and whose response never went: the
+    worker died between the block and the report. A record blocked before it was ever taken is not ours to
+    answer for, and has no completed step.
 
     A worker killed mid-write keeps its 600 s lease and its task vanishes with it; a holder provably dead
     (`is_dead_owner`) does not keep the record from being resumed, and the next run takes its lease over.
@@ -269,7 +285,10 @@ def stalled(db: Database, *, older_than: float, now: float | None = None) -> lis
     last_sign_of_life = sa.func.coalesce(records.c.due_at, records.c.updated_at)
     query = (
         sa.select(records.c.id, records.c.locked_by, records.c.locked_until)
-        .where(sa.or_(records.c.status == Status.PENDING, _unreported_write), records.c.updated_at < now - older_than)
+        .where(
+            sa.or_(records.c.status == Status.PENDING, _unreported_write, _unreported_block(blocks_reported_for)),
+            records.c.updated_at < now - older_than,
+        )
         .where(last_sign_of_life < now - older_than)
         .order_by(records.c.id)
     )

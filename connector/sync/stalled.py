@@ -1,4 +1,5 @@
-"""Records left pending (or written but never reported) because their chain was lost are put back on the broker.
+"""Records left pending (or written, or blocked, but never reported) because their chain was lost are put back on
+the broker.
 
 A chain can vanish: Celery's file-system broker deletes a message when a worker takes it, and with Redis a
 killed worker's task only comes back after the visibility timeout. Polling leaves documents that already have
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from connector.store import audit, records
+from connector.sync.documents import KINDS
 from connector.sync.services import Services
 
 # A running step notes its start, a retry notes when it is due: a pending record silent for this long past
@@ -26,7 +28,8 @@ def resume_stalled(
     """Enqueue every stalled pending record once more; returns their ids."""
     now = time.time() if now is None else now
     older_than = svc.settings.stall_after if older_than is None else older_than
-    found = records.stalled(svc.db, older_than=older_than, now=now)
+    told = tuple(name for name, kind in KINDS.items() if kind.reports_blocks)
+    found = records.stalled(svc.db, older_than=older_than, now=now, blocks_reported_for=told)
     for record_id in found:
         # Touched, so the next sweep waits a full period again. A lost chain means the whole worker died (or the
         # queue was lost), not that this step killed it: its death count starts again.

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from connector.errors import RecordBlocked
 from connector.sandbox.basware import make_invoice
 from connector.store import audit, records
 from connector.store.db import records as records_table
+from connector.sync import outcomes, steps
 from connector.sync.services import Services
 from connector.sync.stalled import STALL_AFTER, resume_stalled
 from tests.integration.conftest import settled, wait_for
@@ -21,7 +23,7 @@ from workers.tasks import start_chain
 pytestmark = pytest.mark.integration
 
 
-def _pending_record(svc: Services, sandboxes: Sandboxes, tenant_id: int, *, age: float) -> int:
+def _pending_record(svc: Services, sandboxes: Sandboxes, tenant_id: int, *, age: float, account: str = "4000") -> int:
     invoice_id = sandboxes.basware.add_invoice(
         make_invoice(
             f"INV-{uuid.uuid4().hex[:8]}",
@@ -29,7 +31,7 @@ def _pending_record(svc: Services, sandboxes: Sandboxes, tenant_id: int, *, age:
             "Acme Supplies BV",
             [
                 {
-                    "account_code": "4000",
+                    "account_code": account,
                     "cost_center_code": "CC100",
                     "tax_code": "VAT21",
                     "tax_percent": 21,
@@ -43,6 +45,11 @@ def _pending_record(svc: Services, sandboxes: Sandboxes, tenant_id: int, *, age:
         record_id = records.upsert_pending(conn, tenant_id, "invoice", invoice_id)
         conn.execute(records_table.update().where(records_table.c.id == record_id).values(updated_at=time.time() - age))
     return record_id
+
+
+def _age(svc: Services, record_id: int, age: float) -> None:
+    with svc.db.begin() as conn:
+        conn.execute(records_table.update().where(records_table.c.id == record_id).values(updated_at=time.time() - age))
 
 
 def test_a_record_stalled_for_an_hour_is_started_again_and_written(
@@ -98,3 +105,30 @@ def test_a_chain_lost_with_its_whole_worker_does_not_count_against_the_step(
     assert lost in resume_stalled(pg_services, lambda _record_id: None)
 
     assert not records.get(pg_services.db, lost).running_starts
+
+
+def test_a_blocked_invoice_whose_failure_response_was_lost_is_reported_once_by_the_sweep(
+    pg_services: Services, sandboxes: Sandboxes, worker: Any
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes)
+    blocked = _pending_record(pg_services, sandboxes, tenant.id, age=0, account="4999")  # no such GL account
+    steps.fetch(pg_services, blocked)  # taken on in Basware: Basware now waits for our answer
+    steps.map_vendor(pg_services, blocked)
+    with pytest.raises(RecordBlocked) as refused:
+        steps.validate(pg_services, blocked)
+    assert outcomes.block(pg_services, blocked, "validate", refused.value)
+    # ... and the worker died before the failure response went out.
+    not_ours = _pending_record(pg_services, sandboxes, tenant.id, age=0)  # blocked before it was ever taken
+    outcomes.block(pg_services, not_ours, "fetch", RecordBlocked("not waiting for us", tell_basware=False))
+    for record_id in (blocked, not_ours):
+        _age(pg_services, record_id, STALL_AFTER + 60)
+
+    assert resume_stalled(pg_services, start_chain) == [blocked]
+
+    wait_for(lambda: settled(pg_services, blocked), what="the failure response")
+    responses = sandboxes.basware.invoice(records.get(pg_services.db, blocked).basware_id)["transferResponses"]
+    assert [r["success"] for r in responses] == [False]
+    assert "4999" in responses[0]["responseMessage"]
+    _age(pg_services, blocked, STALL_AFTER + 60)
+    assert resume_stalled(pg_services, start_chain) == []  # told once: nothing more to resume
+    assert sandboxes.basware.invoice(records.get(pg_services.db, not_ours).basware_id)["transferResponses"] == []
