@@ -223,10 +223,21 @@ def health_beat(args: argparse.Namespace, _ctx: Context) -> int:
 
 
 def receiver(args: argparse.Namespace, _ctx: Context) -> int:
-    """Serve the webhook app with Werkzeug (production uses gunicorn)."""
+    """Serve the webhook app with Werkzeug (production uses gunicorn); JSON lines when CONNECTOR_LOG_FORMAT=json.
+
+    Werkzeug's server directly rather than `app.run`, whose banner is printed, not logged, and so could not be
+    a JSON line.
+    """
+    import logging.config
+
+    from werkzeug.serving import run_simple
+
+    from connector.logcontext import json_logging_config, wants_json
     from webhook_receiver import create_app
 
-    create_app().run(host=args.host, port=args.port)
+    if wants_json():
+        logging.config.dictConfig(json_logging_config())
+    run_simple(args.host, args.port, create_app(), threaded=True)
     return 0
 
 

@@ -120,3 +120,26 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def test_the_development_receiver_writes_json_lines_too(
+    json_env: dict[str, str], pg_services: Services, sandboxes: Sandboxes, tmp_path: Path
+) -> None:
+    tenant = add_tenant(pg_services, sandboxes)
+    port = free_port()
+    log = tmp_path / "receiver.log"
+    command = [sys.executable, "-m", "ml_connector.cli", "receiver", "--host", "127.0.0.1", "--port", str(port)]
+    server = _start(command, json_env, log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{url}/healthz"), what="the development receiver")
+        body = notification("doc-2")
+        assert post_signed(url, tenant.name, body, secret="wrong").status_code == 401
+        wait_for(lambda: "rejected" in log.read_text(), what="the rejection in the log")
+    finally:
+        stop(server)
+
+    lines = _objects(log)  # every line is one JSON object, Werkzeug's request lines included
+    [rejected] = [line for line in lines if "rejected" in line["message"]]
+    assert (rejected["tenant"], rejected["step"], rejected["level"]) == (tenant.name, "receive", "WARNING")
+    assert any(line["logger"] == "werkzeug" and "POST /webhooks/basware" in line["message"] for line in lines)
