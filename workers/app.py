@@ -19,6 +19,10 @@ TASK_MODULES = [
 ]
 app = Celery("ml_connector", include=TASK_MODULES)
 app.config_from_object("celeryconfig")
+if str(app.conf.broker_url).startswith("filesystem"):
+    from workers.filebroker import install
+
+    install()  # a consumer never reads a message that is still being written
 import workers.logs  # noqa: E402  - names on every line, JSON lines when asked
 
 workers.logs.install_json_mode(app)
