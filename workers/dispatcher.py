@@ -38,10 +38,7 @@ def run(db: Database, publish: Callable[[int], None], stop: threading.Event, idl
         try:
             sent = inbox.dispatch(db, publish)
             pause = 0.0 if sent >= inbox.DISPATCH_BATCH else idle
-        except inbox.BrokerUnavailable as exc:
-            pause = min(max(pause, idle) * 2, MAX_PAUSE)
-            log.error("step=dispatch %s; events stay in the inbox, next try in %.1f s", exc, pause)
-        except StorageUnavailable as exc:
+        except (inbox.BrokerUnavailable, StorageUnavailable) as exc:  # events stay in the inbox meanwhile
             pause = min(max(pause, idle) * 2, MAX_PAUSE)
             log.error("step=dispatch %s; next try in %.1f s", exc, pause)
         except Exception:  # noqa: BLE001 - anything else (a database not migrated yet): the thread must live on

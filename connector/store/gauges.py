@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from connector.store.db import Database, exact_tokens, inbox, records, tenants
+from connector.store.schema import UNPUBLISHED
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def inbox_waiting(db: Database) -> dict[str, int]:
     query = (
         sa.select(tenants.c.name, sa.func.count())
         .join(tenants, tenants.c.id == inbox.c.tenant_id)
-        .where(inbox.c.enqueued_at.is_(None), inbox.c.record_id.is_not(None))
+        .where(UNPUBLISHED)
         .group_by(tenants.c.name)
     )
     with db.begin() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 from connector.store import records
 from connector.store.db import Database, inbox
 from connector.store.records import Status
+from connector.store.schema import UNPUBLISHED
 
 DISPATCH_BATCH = 500  # events a dispatcher publishes in one transaction
 KIND_BY_TASK_TYPE = {
@@ -56,7 +57,7 @@ def record_notification(
 def record_notifications(db: Database, batch: list[Notification]) -> list[Accepted]:
     """Store a batch of events and their pending records in ONE transaction, one answer per event, in order.
 
-    The receiver commits the notifications that arrive together as one group (webhook_receiver.group_commit):
+    The receiver commits the notifications that arrive together as one group (connector.store.group_commit):
     a commit, its WAL flush and the round trips are paid once per group instead of once per request, which is
     most of what intake costs. Each event is left unpublished (`enqueued_at` empty): the workers' dispatcher
     (workers.dispatcher) puts its chain on the broker, so nothing in the request waits for the broker.
@@ -183,7 +184,7 @@ def dispatch(db: Database, publish: Callable[[int], None], limit: int = DISPATCH
     with db.begin() as conn:
         rows = conn.execute(
             sa.select(inbox.c.id, inbox.c.record_id)
-            .where(inbox.c.enqueued_at.is_(None), inbox.c.record_id.is_not(None))
+            .where(UNPUBLISHED)
             .order_by(inbox.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -215,11 +216,7 @@ class BrokerUnavailable(Exception):
 def unpublished(db: Database) -> list[tuple[int, int]]:
     """(inbox id, record id) of the events recorded and not yet put on the broker, oldest first."""
     with db.begin() as conn:
-        rows = conn.execute(
-            sa.select(inbox.c.id, inbox.c.record_id)
-            .where(inbox.c.enqueued_at.is_(None), inbox.c.record_id.is_not(None))
-            .order_by(inbox.c.id)
-        ).all()
+        rows = conn.execute(sa.select(inbox.c.id, inbox.c.record_id).where(UNPUBLISHED).order_by(inbox.c.id)).all()
     return [(row.id, row.record_id) for row in rows]
 
 

@@ -103,10 +103,9 @@ inbox = sa.Table(
     sa.UniqueConstraint("tenant_id", "task_id", name="uq_inbox_tenant_task"),
 )
 # The dispatcher's look-up (events not yet on the broker) reads only this small index, however big the inbox.
-_UNPUBLISHED = sa.and_(inbox.c.enqueued_at.is_(None), inbox.c.record_id.is_not(None))
-inbox_unpublished = sa.Index(
-    "ix_inbox_unpublished", inbox.c.id, postgresql_where=_UNPUBLISHED, sqlite_where=_UNPUBLISHED
-)
+# Recorded events with a record whose chain no dispatcher has put on the broker yet.
+UNPUBLISHED = sa.and_(inbox.c.enqueued_at.is_(None), inbox.c.record_id.is_not(None))
+inbox_unpublished = sa.Index("ix_inbox_unpublished", inbox.c.id, postgresql_where=UNPUBLISHED, sqlite_where=UNPUBLISHED)
 
 records = sa.Table(
     "records",
